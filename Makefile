@@ -1,0 +1,66 @@
+# The two commands a newcomer needs:
+#   make run    set everything up, start Neo4j + Redis, migrate, seed the demo graph, serve :8000
+#   make test   set everything up, start the separate test stack, run the whole test suite
+# `make check` adds ruff and mypy to `make test`.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SG     := $(BIN)/socialgraph
+
+# The test stack runs beside the dev stack on its own ports and state dir, because
+# tests wipe the database between cases.
+TEST_ENV := SOCIALGRAPH_ENV=test \
+            SOCIALGRAPH_STATE_DIR=$(CURDIR)/.state/test \
+            NEO4J_URI=bolt://127.0.0.1:7688 \
+            REDIS_URL=redis://127.0.0.1:6380/0
+
+.PHONY: run test check lint types bootstrap system-deps up down test-up test-down seed-demo bench
+
+bootstrap: system-deps $(VENV)/.installed
+
+# Debian packages: Redis server, a JDK and Maven (the Neo4j jars come from Maven Central).
+system-deps:
+	@missing=""; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
+	command -v mvn >/dev/null 2>&1 || missing="$$missing maven"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+up: bootstrap
+	$(SG) dev up
+
+down:
+	$(SG) dev down
+
+run: up
+	$(SG) db migrate
+	$(SG) serve --host 127.0.0.1 --port 8000
+
+test-up: bootstrap
+	$(TEST_ENV) $(SG) dev up
+
+test-down:
+	$(TEST_ENV) $(SG) dev down
+
+test: test-up
+	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: bootstrap
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: bootstrap
+	$(BIN)/mypy
+
+check: lint types test

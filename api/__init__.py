@@ -1,0 +1,1 @@
+"""The FastAPI application: thin routes over `graph/` and the Redis layer."""

@@ -1,0 +1,60 @@
+"""App factory. The lifespan opens the async Neo4j driver and the Redis pool once,
+applies the schema migration, and closes both on shutdown."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from api import errors
+from api.middleware import BodySizeLimit
+from api.redisconn import open_redis
+from api.routes import health
+from graph.db import Graph, open_async_driver
+from graph.queries import catalog
+from graph.schema import migrate
+from socialgraph.config import Settings, get_settings
+
+log = logging.getLogger("socialgraph.api")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    catalog()  # a malformed query file fails here, at startup, naming the file
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        driver = await open_async_driver(settings)
+        redis = open_redis(settings)
+        try:
+            await migrate(driver, settings.neo4j_database)
+            app.state.settings = settings
+            app.state.graph = Graph(driver, settings.neo4j_database, settings.neo4j_query_timeout)
+            app.state.redis = redis
+            yield
+        finally:
+            await redis.aclose()
+            await driver.close()
+
+    app = FastAPI(
+        title="socialgraph",
+        version="0.1.0",
+        description="Friend-of-friend suggestions, feeds and messaging over a Neo4j social graph.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    app.include_router(health.router)
+    v1 = APIRouter(prefix="/v1")
+    app.include_router(v1)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """For `uvicorn --factory api.main:app_factory` (several workers)."""
+    return create_app()

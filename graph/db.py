@@ -1,0 +1,166 @@
+"""Driver lifecycle and the one way the code runs a catalog query.
+
+The async driver is opened once (API lifespan, CLI command) and closed after it.
+`Graph` runs named queries from the catalog: reads in READ-routed managed
+transactions, writes in WRITE ones, each with a server-side timeout. Transaction
+functions may be retried by the driver, so the write queries are idempotent
+(MERGE, guards), and results are consumed inside the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import neo4j
+from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction, Driver, GraphDatabase
+from neo4j.exceptions import (
+    AuthError,
+    ClientError,
+    ConstraintError,
+    DatabaseUnavailable,
+    ServiceUnavailable,
+    SessionExpired,
+    TransientError,
+)
+
+from graph.errors import Conflict, QueryRejected, Unavailable
+from graph.queries import Query, q
+from socialgraph.config import Settings
+
+T = TypeVar("T")
+Row = dict[str, Any]
+
+
+class Neo4jConnectError(Exception):
+    """Startup-time: the server is unreachable or the credentials are wrong. Message says what to do."""
+
+
+def _driver_kwargs(settings: Settings) -> dict[str, Any]:
+    return {
+        "auth": (settings.neo4j_user, settings.neo4j_password),
+        "connection_timeout": settings.neo4j_connect_timeout,
+        "connection_acquisition_timeout": settings.neo4j_connect_timeout * 2,
+        "max_connection_pool_size": settings.neo4j_pool_size,
+        "max_transaction_retry_time": 5.0,
+        "keep_alive": True,
+    }
+
+
+def explain_connect_error(settings: Settings, exc: Exception) -> Neo4jConnectError:
+    if isinstance(exc, AuthError):
+        return Neo4jConnectError(
+            f"Neo4j at {settings.neo4j_uri} rejected user {settings.neo4j_user!r}: {exc.message}. "
+            "Check NEO4J_USER / NEO4J_PASSWORD."
+        )
+    return Neo4jConnectError(
+        f"Cannot reach Neo4j at {settings.neo4j_uri} ({type(exc).__name__}: {exc}). "
+        "Start the local stack with `socialgraph dev up`, or set NEO4J_URI."
+    )
+
+
+async def open_async_driver(settings: Settings, verify: bool = True) -> AsyncDriver:
+    driver = AsyncGraphDatabase.driver(settings.neo4j_uri, **_driver_kwargs(settings))
+    if verify:
+        try:
+            await driver.verify_connectivity()
+            await driver.verify_authentication()
+        except (AuthError, ServiceUnavailable, OSError, ClientError) as exc:
+            await driver.close()
+            raise explain_connect_error(settings, exc) from exc
+    return driver
+
+
+def open_sync_driver(settings: Settings, verify: bool = True) -> Driver:
+    driver = GraphDatabase.driver(settings.neo4j_uri, **_driver_kwargs(settings))
+    if verify:
+        try:
+            driver.verify_connectivity()
+            driver.verify_authentication()
+        except (AuthError, ServiceUnavailable, OSError, ClientError) as exc:
+            driver.close()
+            raise explain_connect_error(settings, exc) from exc
+    return driver
+
+
+def map_neo4j_error(exc: Exception) -> Exception:
+    """Translate driver errors into data-layer errors (the API maps those to HTTP)."""
+    if isinstance(exc, ServiceUnavailable | SessionExpired | DatabaseUnavailable):
+        return Unavailable("the graph database is unavailable; retry shortly")
+    if isinstance(exc, ConstraintError):
+        return Conflict("the change conflicts with existing data", {"neo4j": exc.message})
+    if isinstance(exc, TransientError):
+        return Unavailable("the graph database is busy; retry shortly", {"neo4j": exc.message})
+    if isinstance(exc, ClientError):
+        return QueryRejected(exc.message or str(exc), {"neo4j_code": exc.code})
+    return exc
+
+
+class Tx:
+    """A transaction handle that only runs catalog queries."""
+
+    def __init__(self, tx: AsyncManagedTransaction, timeout: float) -> None:
+        self._tx = tx
+        self._timeout = timeout
+
+    async def run(self, query: Query | str, **params: Any) -> list[Row]:
+        qq = q(query) if isinstance(query, str) else query
+        result = await self._tx.run(qq.text, qq.bind(params))
+        return [r.data() for r in await result.fetch(1_000_000)]
+
+    async def one(self, query: Query | str, **params: Any) -> Row | None:
+        rows = await self.run(query, **params)
+        return rows[0] if rows else None
+
+
+class Graph:
+    def __init__(self, driver: AsyncDriver, database: str, timeout: float = 10.0) -> None:
+        self.driver = driver
+        self.database = database
+        self.timeout = timeout
+
+    async def read_tx(self, fn: Callable[[Tx], Awaitable[T]], timeout: float | None = None) -> T:
+        return await self._tx(neo4j.READ_ACCESS, fn, timeout)
+
+    async def write_tx(self, fn: Callable[[Tx], Awaitable[T]], timeout: float | None = None) -> T:
+        return await self._tx(neo4j.WRITE_ACCESS, fn, timeout)
+
+    async def _tx(self, mode: str, fn: Callable[[Tx], Awaitable[T]], timeout: float | None) -> T:
+        t = timeout or self.timeout
+
+        @neo4j.unit_of_work(timeout=t)
+        async def work(tx: AsyncManagedTransaction) -> T:
+            return await fn(Tx(tx, t))
+
+        try:
+            async with self.driver.session(database=self.database, default_access_mode=mode) as s:
+                if mode == neo4j.READ_ACCESS:
+                    return await s.execute_read(work)
+                return await s.execute_write(work)
+        except neo4j.exceptions.Neo4jError as exc:
+            raise map_neo4j_error(exc) from exc
+        except (ServiceUnavailable, SessionExpired, OSError) as exc:
+            raise Unavailable("the graph database is unavailable; retry shortly") from exc
+
+    async def read(self, query: str, **params: Any) -> list[Row]:
+        async def fn(tx: Tx) -> list[Row]:
+            return await tx.run(query, **params)
+
+        return await self.read_tx(fn)
+
+    async def read_one(self, query: str, **params: Any) -> Row | None:
+        rows = await self.read(query, **params)
+        return rows[0] if rows else None
+
+    async def write(self, query: str, **params: Any) -> list[Row]:
+        async def fn(tx: Tx) -> list[Row]:
+            return await tx.run(query, **params)
+
+        return await self.write_tx(fn)
+
+    async def write_one(self, query: str, **params: Any) -> Row | None:
+        rows = await self.write(query, **params)
+        return rows[0] if rows else None
+
+    async def ping(self) -> None:
+        await self.read("system.ping")

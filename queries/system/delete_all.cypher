@@ -1,0 +1,7 @@
+// name: delete_all
+// description: Delete every node and relationship in batches (tests, `seed --reset`). Needs an auto-commit transaction.
+// params: none
+// returns: nothing
+// mode: write
+MATCH (n)
+CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS

@@ -1,0 +1,1 @@
+"""Demo-graph builders: small named demos, synthetic graphs, real public data sets."""

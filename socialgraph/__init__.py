@@ -1,0 +1,1 @@
+"""socialgraph: operator-facing pieces shared by the API, the graph layer and the seeds."""

@@ -1,0 +1,153 @@
+"""`socialgraph`: the one command for everything an operator does.
+
+    socialgraph dev up|down|status|reset   the local Neo4j + Redis stack
+    socialgraph db migrate                 constraints and indexes
+    socialgraph serve                      the API (uvicorn)
+    socialgraph seed ...                   demo and real graphs
+    socialgraph query ...                  the analysts' catalog
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from socialgraph import devstack
+from socialgraph.config import Settings, get_settings
+
+app = typer.Typer(help="socialgraph operator commands", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+dev_app = typer.Typer(help="Run the local Neo4j + Redis stack", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance", no_args_is_help=True)
+app.add_typer(dev_app, name="dev")
+app.add_typer(db_app, name="db")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValueError as exc:
+        fail(f"invalid configuration: {exc}")
+
+
+# ------------------------------------------------------------------ dev
+
+
+@dev_app.command("up")
+def dev_up() -> None:
+    """Start Redis and Neo4j (idempotent) and wait until both answer."""
+    s = _settings()
+    try:
+        for line in devstack.up(s):
+            console.print(line, highlight=False)
+    except devstack.StackError as exc:
+        fail(str(exc))
+    console.print(f"Logs: {s.state_dir / 'neo4j' / 'logs'} and {s.state_dir / 'redis'}",
+                  highlight=False)
+
+
+@dev_app.command("down")
+def dev_down() -> None:
+    """Stop the local stack (succeeds when nothing runs)."""
+    for line in devstack.down(_settings()):
+        console.print(line, highlight=False)
+
+
+@dev_app.command("status")
+def dev_status() -> None:
+    """Show whether each local service runs, where, and where its logs are."""
+    table = Table("service", "state", "pid", "address", "detail")
+    for st in devstack.status(_settings()):
+        table.add_row(st.name, "running" if st.running else "stopped",
+                      str(st.pid or "-"), st.address, st.detail)
+    console.print(table)
+
+
+@dev_app.command("reset")
+def dev_reset(yes: bool = typer.Option(False, "--yes", help="Do not ask")) -> None:
+    """Stop the stack and delete its state directory (all local data)."""
+    s = _settings()
+    if not yes and not typer.confirm(f"Delete {s.state_dir}?"):
+        raise typer.Exit(1)
+    for line in devstack.reset(s):
+        console.print(line, highlight=False)
+
+
+# ------------------------------------------------------------------ db
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply constraints and indexes from queries/schema (idempotent)."""
+    from graph.db import Neo4jConnectError, open_async_driver
+    from graph.schema import migrate
+
+    s = _settings()
+
+    async def run() -> list[str]:
+        driver = await open_async_driver(s)
+        try:
+            return await migrate(driver, s.neo4j_database)
+        finally:
+            await driver.close()
+
+    try:
+        applied = asyncio.run(run())
+    except Neo4jConnectError as exc:
+        fail(str(exc))
+    console.print(f"Schema up to date: {len(applied)} statements applied idempotently.")
+
+
+# ------------------------------------------------------------------ serve
+
+
+def preflight(s: Settings) -> None:
+    """Fail with a sentence, not a traceback, when a dependency is missing."""
+    import redis
+
+    from graph.db import Neo4jConnectError, open_sync_driver
+
+    try:
+        open_sync_driver(s).close()
+    except Neo4jConnectError as exc:
+        fail(str(exc))
+    try:
+        client = redis.Redis.from_url(s.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        client.ping()
+        client.close()
+    except redis.RedisError as exc:
+        fail(f"Cannot reach Redis at {s.redis_url} ({exc}). "
+             "Start the local stack with `socialgraph dev up`, or set REDIS_URL.")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Bind address"),
+    port: int = typer.Option(8000, help="Port"),
+    workers: int = typer.Option(1, help="uvicorn worker processes"),
+    log_level: str = typer.Option("info"),
+) -> None:
+    """Serve the API with uvicorn (checks Neo4j and Redis first)."""
+    import uvicorn
+
+    s = _settings()
+    preflight(s)
+    uvicorn.run("api.main:app_factory", factory=True, host=host, port=port, workers=workers,
+                log_level=log_level, proxy_headers=False, timeout_graceful_shutdown=10)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    sys.exit(app())

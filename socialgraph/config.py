@@ -1,0 +1,106 @@
+"""One settings class for the whole service, read from the environment.
+
+With nothing set, every value points at the local stack that `socialgraph dev up`
+starts, so a newcomer never has to export anything. Outside development and test,
+placeholder secrets are refused at startup instead of silently used.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Placeholders that are fine on a laptop and fatal in production.
+DEV_NEO4J_PASSWORD = "socialgraph-local-dev"  # noqa: S105 - local stack only
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"  # noqa: S105
+
+NEO4J_VERSION = "5.26.30"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    env: Literal["development", "test", "production"] = Field(
+        "development", validation_alias="SOCIALGRAPH_ENV"
+    )
+
+    neo4j_uri: str = Field("bolt://127.0.0.1:7687", validation_alias="NEO4J_URI")
+    neo4j_user: str = Field("neo4j", validation_alias="NEO4J_USER")
+    neo4j_password: str = Field(DEV_NEO4J_PASSWORD, validation_alias="NEO4J_PASSWORD")
+    neo4j_database: str = Field("neo4j", validation_alias="NEO4J_DATABASE")
+    # Seconds; every driver call is bounded so a stuck server cannot hang a request.
+    neo4j_connect_timeout: float = Field(5.0, validation_alias="NEO4J_CONNECT_TIMEOUT")
+    neo4j_query_timeout: float = Field(10.0, validation_alias="NEO4J_QUERY_TIMEOUT")
+    neo4j_pool_size: int = Field(50, validation_alias="NEO4J_POOL_SIZE")
+
+    redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
+    redis_timeout: float = Field(0.5, validation_alias="REDIS_TIMEOUT")
+    redis_appendfsync: Literal["always", "everysec", "no"] = Field(
+        "everysec", validation_alias="REDIS_APPENDFSYNC"
+    )
+
+    jwt_secret: str = Field(DEV_JWT_SECRET, validation_alias="JWT_SECRET")
+    jwt_issuer: str = Field("socialgraph", validation_alias="JWT_ISSUER")
+    jwt_audience: str = Field("socialgraph-api", validation_alias="JWT_AUDIENCE")
+    access_token_minutes: int = Field(15, validation_alias="ACCESS_TOKEN_MINUTES")
+    refresh_token_days: int = Field(14, validation_alias="REFRESH_TOKEN_DAYS")
+
+    max_body_bytes: int = Field(64 * 1024, validation_alias="MAX_BODY_BYTES")
+    cors_origins: list[str] = Field(default_factory=list, validation_alias="CORS_ORIGINS")
+    ws_allowed_origins: list[str] = Field(
+        default_factory=lambda: ["http://localhost:8000", "http://127.0.0.1:8000"],
+        validation_alias="WS_ALLOWED_ORIGINS",
+    )
+
+    # Where the local stack keeps data, logs and pid files.
+    state_dir: Path = Field(REPO_ROOT / ".state" / "dev", validation_alias="SOCIALGRAPH_STATE_DIR")
+    # Where the Neo4j jars are cached (outside the repository: 120+ MB).
+    cache_dir: Path = Field(
+        Path.home() / ".cache" / "socialgraph", validation_alias="SOCIALGRAPH_CACHE_DIR"
+    )
+    neo4j_heap: str = Field("512m", validation_alias="NEO4J_HEAP")
+    neo4j_pagecache: str = Field("512m", validation_alias="NEO4J_PAGECACHE")
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> Settings:
+        if self.env == "production":
+            if self.jwt_secret == DEV_JWT_SECRET or len(self.jwt_secret) < 32:
+                raise ValueError(
+                    "JWT_SECRET must be set to a random value of at least 32 characters "
+                    "in production (e.g. `python -c 'import secrets;print(secrets.token_urlsafe(48))'`)"
+                )
+            if self.neo4j_password == DEV_NEO4J_PASSWORD:
+                raise ValueError("NEO4J_PASSWORD must be set in production")
+        return self
+
+    @property
+    def neo4j_port(self) -> int:
+        return urlparse(self.neo4j_uri).port or 7687
+
+    @property
+    def neo4j_host(self) -> str:
+        return urlparse(self.neo4j_uri).hostname or "127.0.0.1"
+
+    @property
+    def redis_port(self) -> int:
+        return urlparse(self.redis_url).port or 6379
+
+    @property
+    def redis_host(self) -> str:
+        return urlparse(self.redis_url).hostname or "127.0.0.1"
+
+    @property
+    def neo4j_home(self) -> Path:
+        return self.cache_dir / f"neo4j-{NEO4J_VERSION}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
