@@ -27,6 +27,14 @@ db_app = typer.Typer(help="Database maintenance", no_args_is_help=True)
 app.add_typer(dev_app, name="dev")
 app.add_typer(db_app, name="db")
 
+
+def _register_subcommands() -> None:
+    from seeds.cli import seed_app
+    from socialgraph import analyst_cli
+
+    app.add_typer(seed_app, name="seed")
+    analyst_cli.register(app)
+
 console = Console()
 err = Console(stderr=True)
 
@@ -147,6 +155,9 @@ def serve(
     preflight(s)
     uvicorn.run("api.main:app_factory", factory=True, host=host, port=port, workers=workers,
                 log_level=log_level, proxy_headers=False, timeout_graceful_shutdown=10)
+
+
+_register_subcommands()
 
 
 def main() -> None:  # pragma: no cover - console entry
