@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 import redis.asyncio as aioredis
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
+from fastapi.security import OAuth2PasswordBearer
 
+from api import security
+from api.errors import ApiError
+from graph import users
 from graph.db import Graph
 from socialgraph.config import Settings
 
@@ -29,3 +34,52 @@ def get_settings_dep(request: Request) -> Settings:
 GraphDep = Annotated[Graph, Depends(get_graph)]
 RedisDep = Annotated[aioredis.Redis, Depends(get_redis)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+# ------------------------------------------------------------------ auth
+
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+@dataclass(frozen=True)
+class Principal:
+    id: str
+    handle: str
+    roles: tuple[str, ...]
+
+
+def unauthorized(message: str) -> ApiError:
+    return ApiError(401, message, "unauthorized", headers=_CHALLENGE)
+
+
+async def current_user(
+    graph: GraphDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2)]
+) -> Principal:
+    if not token:
+        raise unauthorized("missing bearer token; log in at POST /v1/auth/token")
+    try:
+        claims = security.decode(settings, token, "access")
+    except security.TokenError as exc:
+        raise unauthorized(str(exc)) from exc
+    row = await users.principal(graph, claims.sub)
+    # A deleted user, or one whose tokens were revoked, fails here.
+    if row is None or row["token_version"] != claims.ver:
+        raise unauthorized("the token is no longer valid; log in again")
+    return Principal(id=row["id"], handle=row["handle"], roles=tuple(row["roles"]))
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+async def analyst_user(user: CurrentUser) -> Principal:
+    if "analyst" not in user.roles:
+        raise ApiError(403, "this endpoint needs the analyst role", "forbidden")
+    return user
+
+
+AnalystUser = Annotated[Principal, Depends(analyst_user)]
+
+Limit = Annotated[int, Query(ge=1, le=100, description="Page size (max 100)")]
+Cursor = Annotated[str | None, Query(max_length=512, description="From the previous page")]

@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI
 from api import errors
 from api.middleware import BodySizeLimit
 from api.redisconn import open_redis
-from api.routes import health
+from api.routes import auth, friends, health, posts, users
 from graph.db import Graph, open_async_driver
 from graph.queries import catalog
 from graph.schema import migrate
@@ -51,6 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(health.router)
     v1 = APIRouter(prefix="/v1")
+    for module in (auth, users, friends, posts):
+        v1.include_router(module.router)
     app.include_router(v1)
     return app
 

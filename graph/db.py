@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import neo4j
+import neo4j.time
 from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction, Driver, GraphDatabase
 from neo4j.exceptions import (
     AuthError,
@@ -96,6 +97,17 @@ def map_neo4j_error(exc: Exception) -> Exception:
     return exc
 
 
+def native(value: Any) -> Any:
+    """Neo4j temporal values to Python ones, recursively (rows leave the data layer plain)."""
+    if isinstance(value, neo4j.time.DateTime | neo4j.time.Date | neo4j.time.Time):
+        return value.to_native()
+    if isinstance(value, dict):
+        return {k: native(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [native(v) for v in value]
+    return value
+
+
 class Tx:
     """A transaction handle that only runs catalog queries."""
 
@@ -106,7 +118,7 @@ class Tx:
     async def run(self, query: Query | str, **params: Any) -> list[Row]:
         qq = q(query) if isinstance(query, str) else query
         result = await self._tx.run(qq.text, qq.bind(params))
-        return [r.data() for r in await result.fetch(1_000_000)]
+        return [native(r) for r in await result.data()]
 
     async def one(self, query: Query | str, **params: Any) -> Row | None:
         rows = await self.run(query, **params)

@@ -1,0 +1,65 @@
+"""Register, log in (OAuth2 password flow), refresh, log out everywhere."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import OAuth2PasswordRequestForm
+
+from api import security
+from api.deps import CurrentUser, GraphDep, SettingsDep, unauthorized
+from api.schemas import RefreshIn, Token, UserCreate, UserPrivate
+from graph import users
+
+router = APIRouter(tags=["auth"])
+
+
+def _tokens(settings: SettingsDep, user_id: str, version: int) -> Token:
+    access, ttl = security.issue(settings, user_id, version, "access")
+    refresh, rttl = security.issue(settings, user_id, version, "refresh")
+    return Token(access_token=access, expires_in=ttl, refresh_token=refresh,
+                 refresh_expires_in=rttl)
+
+
+@router.post("/users", response_model=UserPrivate, status_code=status.HTTP_201_CREATED,
+             responses={409: {"description": "handle taken"}})
+async def register(body: UserCreate, graph: GraphDep) -> UserPrivate:
+    password_hash = await run_in_threadpool(security.hash_password, body.password)
+    user = await users.create(graph, handle=body.handle, display_name=body.display_name,
+                              bio=body.bio, password_hash=password_hash)
+    return UserPrivate(**user)
+
+
+@router.post("/auth/token", response_model=Token, responses={401: {"description": "bad login"}})
+async def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], graph: GraphDep, settings: SettingsDep
+) -> Token:
+    if len(form.password) > 128 or len(form.username) > 64:
+        raise unauthorized("incorrect handle or password")
+    creds = await users.credentials(graph, form.username)
+    ok = await run_in_threadpool(
+        security.verify_password, creds["password_hash"] if creds else None, form.password
+    )
+    if not creds or not ok:
+        raise unauthorized("incorrect handle or password")
+    return _tokens(settings, creds["id"], creds["token_version"])
+
+
+@router.post("/auth/refresh", response_model=Token, responses={401: {"description": "revoked"}})
+async def refresh(body: RefreshIn, graph: GraphDep, settings: SettingsDep) -> Token:
+    try:
+        claims = security.decode(settings, body.refresh_token, "refresh")
+    except security.TokenError as exc:
+        raise unauthorized(str(exc)) from exc
+    row = await users.principal(graph, claims.sub)
+    if row is None or row["token_version"] != claims.ver:
+        raise unauthorized("the refresh token was revoked; log in again")
+    return _tokens(settings, row["id"], row["token_version"])
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(user: CurrentUser, graph: GraphDep) -> None:
+    """Revoke every access and refresh token of the current user."""
+    await users.revoke_tokens(graph, user.id)

@@ -1,0 +1,82 @@
+"""Posts, likes, comments."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
+
+from api.deps import CurrentUser, Cursor, GraphDep, Limit
+from api.schemas import (
+    CommentCreate,
+    CommentPublic,
+    LikeResult,
+    Page,
+    PostCreate,
+    PostPublic,
+    UserId,
+)
+from graph import posts
+
+router = APIRouter(tags=["posts"])
+PostId = Annotated[UserId, Path(description="Post id")]
+CommentId = Annotated[UserId, Path(description="Comment id")]
+
+
+@router.post("/posts", response_model=PostPublic, status_code=status.HTTP_201_CREATED)
+async def create(body: PostCreate, user: CurrentUser, graph: GraphDep) -> PostPublic:
+    return PostPublic(**await posts.create(graph, user.id, body.text))
+
+
+@router.get("/posts/{post_id}", response_model=PostPublic)
+async def get(post_id: PostId, user: CurrentUser, graph: GraphDep) -> PostPublic:
+    return PostPublic(**await posts.get(graph, user.id, post_id))
+
+
+@router.delete("/posts/{post_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete(post_id: PostId, user: CurrentUser, graph: GraphDep) -> None:
+    """Delete my post with its likes and comments (403 for someone else's)."""
+    await posts.delete(graph, user.id, post_id)
+
+
+@router.get("/users/{user_id}/posts", response_model=Page[PostPublic])
+async def by_user(user_id: Annotated[UserId, Path()], user: CurrentUser, graph: GraphDep,
+                  limit: Limit = 20, cursor: Cursor = None) -> Page[PostPublic]:
+    items, nxt = await posts.list_by_user(graph, user.id, user_id, limit, cursor)
+    return Page[PostPublic](items=[PostPublic(**i) for i in items], next_cursor=nxt)
+
+
+@router.put("/posts/{post_id}/like", response_model=LikeResult)
+async def like(post_id: PostId, user: CurrentUser, graph: GraphDep) -> LikeResult:
+    """Idempotent: liking twice counts once."""
+    r = await posts.like(graph, user.id, post_id)
+    return LikeResult(post_id=post_id, liked=True, changed=r["created"],
+                      like_count=r["like_count"])
+
+
+@router.delete("/posts/{post_id}/like", response_model=LikeResult)
+async def unlike(post_id: PostId, user: CurrentUser, graph: GraphDep) -> LikeResult:
+    r = await posts.unlike(graph, user.id, post_id)
+    return LikeResult(post_id=post_id, liked=False, changed=r["removed"],
+                      like_count=r["like_count"])
+
+
+@router.post("/posts/{post_id}/comments", response_model=CommentPublic,
+             status_code=status.HTTP_201_CREATED)
+async def comment(post_id: PostId, body: CommentCreate, user: CurrentUser,
+                  graph: GraphDep) -> CommentPublic:
+    return CommentPublic(**await posts.comment(graph, user.id, post_id, body.text))
+
+
+@router.get("/posts/{post_id}/comments", response_model=Page[CommentPublic])
+async def comments(post_id: PostId, user: CurrentUser, graph: GraphDep, limit: Limit = 20,
+                   cursor: Cursor = None) -> Page[CommentPublic]:
+    items, nxt = await posts.comments(graph, user.id, post_id, limit, cursor)
+    return Page[CommentPublic](items=[CommentPublic(**i) for i in items], next_cursor=nxt)
+
+
+@router.delete("/posts/{post_id}/comments/{comment_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_comment(post_id: PostId, comment_id: CommentId, user: CurrentUser,
+                         graph: GraphDep) -> None:
+    """The comment's author or the post's author may delete it."""
+    await posts.delete_comment(graph, user.id, post_id, comment_id)

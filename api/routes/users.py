@@ -1,0 +1,51 @@
+"""Profiles: me, update, delete, look up by id or handle, search by handle prefix."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, status
+
+from api.deps import CurrentUser, Cursor, GraphDep, Limit
+from api.schemas import Handle, Page, UserId, UserPrivate, UserPublic, UserRef, UserUpdate
+from graph import users
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+@router.get("/me", response_model=UserPrivate)
+async def get_me(user: CurrentUser, graph: GraphDep) -> UserPrivate:
+    return UserPrivate(**await users.me(graph, user.id))
+
+
+@router.patch("/me", response_model=UserPrivate)
+async def update_me(body: UserUpdate, user: CurrentUser, graph: GraphDep) -> UserPrivate:
+    return UserPrivate(**await users.update(graph, user.id, body.model_dump(exclude_none=True)))
+
+
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_me(user: CurrentUser, graph: GraphDep) -> None:
+    """Delete my account, posts and comments. My tokens stop working at once."""
+    await users.delete(graph, user.id)
+
+
+@router.get("", response_model=Page[UserRef])
+async def search(
+    user: CurrentUser, graph: GraphDep,
+    prefix: Annotated[str, Query(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9_]+$")],
+    limit: Limit = 20, cursor: Cursor = None,
+) -> Page[UserRef]:
+    items, nxt = await users.search(graph, user.id, prefix, limit, cursor)
+    return Page[UserRef](items=[UserRef(**i) for i in items], next_cursor=nxt)
+
+
+@router.get("/by-handle/{handle}", response_model=UserPublic)
+async def by_handle(handle: Annotated[Handle, Path()], user: CurrentUser,
+                    graph: GraphDep) -> UserPublic:
+    return UserPublic(**await users.public_by_handle(graph, user.id, handle))
+
+
+@router.get("/{user_id}", response_model=UserPublic)
+async def by_id(user_id: Annotated[UserId, Path()], user: CurrentUser,
+                graph: GraphDep) -> UserPublic:
+    return UserPublic(**await users.public(graph, user.id, user_id))

@@ -1,0 +1,146 @@
+"""Request and response models. Inputs forbid unknown fields (no mass assignment:
+a client cannot set its own id, counts or roles)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+T = TypeVar("T")
+
+Handle = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{3,30}$")]
+UserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+Password = Annotated[str, StringConstraints(min_length=10, max_length=128)]
+DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=60, strip_whitespace=True)]
+Bio = Annotated[str, StringConstraints(max_length=280)]
+PostText = Annotated[str, StringConstraints(min_length=1, max_length=5000, strip_whitespace=True)]
+CommentText = Annotated[str, StringConstraints(min_length=1, max_length=2000,
+                                               strip_whitespace=True)]
+WhoCanMessage = Literal["friends", "everyone", "nobody"]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page")
+
+
+# ------------------------------------------------------------------ users
+
+
+class UserCreate(Input):
+    handle: Handle
+    password: Password
+    display_name: DisplayName | None = None
+    bio: Bio = ""
+
+
+class UserUpdate(Input):
+    display_name: DisplayName | None = None
+    bio: Bio | None = None
+    discoverable: bool | None = None
+    who_can_message: WhoCanMessage | None = None
+
+
+class UserRef(BaseModel):
+    id: str
+    handle: str
+    display_name: str | None = None
+
+
+class UserPublic(UserRef):
+    bio: str = ""
+    created_at: datetime
+    friend_count: int = 0
+    post_count: int = 0
+    is_friend: bool = False
+
+
+class UserPrivate(UserRef):
+    bio: str = ""
+    created_at: datetime
+    discoverable: bool
+    who_can_message: WhoCanMessage
+    roles: list[str] = []
+    friend_count: int = 0
+    post_count: int = 0
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+
+
+class RefreshIn(Input):
+    refresh_token: Annotated[str, StringConstraints(max_length=4096)]
+
+
+# ------------------------------------------------------------------ friends
+
+
+class TargetUser(Input):
+    user_id: UserId
+
+
+class FriendRequestResult(BaseModel):
+    user_id: str
+    status: Literal["pending", "accepted"]
+
+
+class RequestItem(BaseModel):
+    user: UserRef
+    created_at: datetime
+
+
+class FriendItem(BaseModel):
+    user: UserRef
+    since: datetime | None = None
+
+
+class BlockItem(BaseModel):
+    user: UserRef
+    at: datetime
+
+
+# ------------------------------------------------------------------ posts
+
+
+class PostCreate(Input):
+    text: PostText
+
+
+class PostPublic(BaseModel):
+    id: str
+    text: str
+    created_at: datetime
+    like_count: int
+    comment_count: int
+    author: UserRef
+    liked_by_me: bool = False
+
+
+class LikeResult(BaseModel):
+    post_id: str
+    liked: bool
+    changed: bool
+    like_count: int
+
+
+class CommentCreate(Input):
+    text: CommentText
+
+
+class CommentPublic(BaseModel):
+    id: str
+    text: str
+    created_at: datetime
+    post_id: str
+    author: UserRef

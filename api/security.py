@@ -1,0 +1,81 @@
+"""Password hashing (Argon2id, OWASP parameters) and JWTs (HS256 pinned; exp, iss, aud checked).
+
+Tokens carry the user's `token_version`; bumping it in the graph (logout, account
+deletion) makes every earlier token fail, access and refresh alike.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import jwt
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from socialgraph.config import Settings
+
+ALGORITHM = "HS256"  # pinned: decode() accepts nothing else, so alg=none and RS/HS confusion fail
+TokenType = Literal["access", "refresh"]
+
+# OWASP Password Storage Cheat Sheet: Argon2id, m=19 MiB, t=2, p=1.
+hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, hash_len=32,
+                        salt_len=16, type=Type.ID)
+# Verified against when the handle does not exist, so timing does not reveal which handles exist.
+_DUMMY_HASH = hasher.hash("not-a-real-password-for-timing")
+
+
+def hash_password(password: str) -> str:
+    return hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+class TokenError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Claims:
+    sub: str
+    ver: int
+    typ: TokenType
+    exp: int
+
+
+def issue(settings: Settings, user_id: str, version: int, typ: TokenType) -> tuple[str, int]:
+    now = int(time.time())
+    ttl = (settings.access_token_minutes * 60 if typ == "access"
+           else settings.refresh_token_days * 86400)
+    payload: dict[str, Any] = {
+        "sub": user_id, "ver": version, "typ": typ, "iat": now, "nbf": now, "exp": now + ttl,
+        "iss": settings.jwt_issuer, "aud": settings.jwt_audience, "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(payload, settings.jwt_secret, algorithm=ALGORITHM), ttl
+
+
+def decode(settings: Settings, token: str, expected: TokenType) -> Claims:
+    try:
+        payload = jwt.decode(
+            token, settings.jwt_secret, algorithms=[ALGORITHM],
+            audience=settings.jwt_audience, issuer=settings.jwt_issuer, leeway=5,
+            options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise TokenError("the token has expired; log in again or refresh it") from exc
+    except jwt.PyJWTError as exc:
+        raise TokenError("the token is invalid") from exc
+    if payload.get("typ") != expected:
+        raise TokenError(f"expected an {expected} token")
+    ver = payload.get("ver")
+    sub = payload.get("sub")
+    if not isinstance(ver, int) or not isinstance(sub, str):
+        raise TokenError("the token is invalid")
+    return Claims(sub=sub, ver=ver, typ=expected, exp=int(payload["exp"]))

@@ -1,0 +1,80 @@
+"""Accounts and profiles."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from graph.db import Graph
+from graph.errors import Conflict, NotFound
+from graph.pages import key_after, page
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+async def create(graph: Graph, *, handle: str, display_name: str | None, bio: str,
+                 password_hash: str) -> dict[str, Any]:
+    try:
+        row = await graph.write_one("users.create", id=new_id(), handle=handle,
+                                    display_name=display_name or handle, bio=bio,
+                                    password_hash=password_hash)
+    except Conflict as exc:
+        raise Conflict("that handle is taken; choose another", {"field": "handle"}) from exc
+    assert row is not None
+    return dict(row["user"])
+
+
+async def credentials(graph: Graph, handle: str) -> dict[str, Any] | None:
+    return await graph.read_one("users.credentials_by_handle", handle=handle)
+
+
+async def principal(graph: Graph, user_id: str) -> dict[str, Any] | None:
+    return await graph.read_one("users.principal", id=user_id)
+
+
+async def me(graph: Graph, user_id: str) -> dict[str, Any]:
+    row = await graph.read_one("users.me", id=user_id)
+    if row is None:
+        raise NotFound("user not found")
+    return dict(row["user"])
+
+
+async def public(graph: Graph, viewer_id: str, user_id: str) -> dict[str, Any]:
+    """404 for a missing user and for a pair that blocks each other: a block is not revealed."""
+    row = await graph.read_one("users.public_by_id", viewer_id=viewer_id, id=user_id)
+    if row is None:
+        raise NotFound("user not found", {"id": user_id})
+    return dict(row["user"])
+
+
+async def public_by_handle(graph: Graph, viewer_id: str, handle: str) -> dict[str, Any]:
+    row = await graph.read_one("users.public_by_handle", viewer_id=viewer_id, handle=handle)
+    if row is None:
+        raise NotFound("user not found", {"handle": handle})
+    return dict(row["user"])
+
+
+async def update(graph: Graph, user_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    params = {k: changes.get(k) for k in ("display_name", "bio", "discoverable", "who_can_message")}
+    row = await graph.write_one("users.update_profile", id=user_id, **params)
+    if row is None:
+        raise NotFound("user not found")
+    return await me(graph, user_id)
+
+
+async def revoke_tokens(graph: Graph, user_id: str) -> None:
+    await graph.write("users.bump_token_version", id=user_id)
+
+
+async def delete(graph: Graph, user_id: str) -> None:
+    await graph.write("users.delete", id=user_id)
+
+
+async def search(graph: Graph, viewer_id: str, prefix: str, limit: int,
+                 cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    rows = await graph.read("users.list_users", viewer_id=viewer_id, prefix=prefix,
+                            after=key_after(cursor), limit=limit + 1)
+    items, nxt = page(rows, limit, lambda r: (r["key"],))
+    return [r["user"] for r in items], nxt
