@@ -10,7 +10,9 @@ from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from api import security
+from api.cache import Cache
 from api.errors import ApiError
+from api.inbox import Inbox
 from graph import users
 from graph.db import Graph
 from socialgraph.config import Settings
@@ -26,6 +28,16 @@ def get_redis(request: Request) -> aioredis.Redis:
     return client
 
 
+def get_cache(request: Request) -> Cache:
+    cache: Cache = request.app.state.cache
+    return cache
+
+
+def get_inbox(request: Request) -> Inbox:
+    inbox: Inbox = request.app.state.inbox
+    return inbox
+
+
 def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -34,6 +46,8 @@ def get_settings_dep(request: Request) -> Settings:
 GraphDep = Annotated[Graph, Depends(get_graph)]
 RedisDep = Annotated[aioredis.Redis, Depends(get_redis)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+CacheDep = Annotated[Cache, Depends(get_cache)]
+InboxDep = Annotated[Inbox, Depends(get_inbox)]
 
 
 # ------------------------------------------------------------------ auth

@@ -10,6 +10,8 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from api import errors
+from api.cache import Cache
+from api.inbox import Inbox
 from api.middleware import BodySizeLimit
 from api.redisconn import open_redis
 from api.routes import auth, friends, health, posts, users
@@ -34,8 +36,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.settings = settings
             app.state.graph = Graph(driver, settings.neo4j_database, settings.neo4j_query_timeout)
             app.state.redis = redis
+            app.state.cache = Cache(redis)
+            app.state.inbox = Inbox(redis)
             yield
         finally:
+            await app.state.cache.close()
             await redis.aclose()
             await driver.close()
 

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
-from api.deps import CurrentUser, Cursor, GraphDep, Limit
+from api import services
+from api.deps import CacheDep, CurrentUser, Cursor, GraphDep, InboxDep, Limit
 from api.schemas import (
     BlockItem,
     FriendItem,
@@ -26,9 +27,10 @@ Target = Annotated[UserId, Path(description="The other user's id")]
 @router.post("/friend-requests", response_model=FriendRequestResult,
              status_code=status.HTTP_201_CREATED,
              responses={404: {"description": "no such user"}, 409: {"description": "duplicate"}})
-async def send_request(body: TargetUser, user: CurrentUser, graph: GraphDep) -> FriendRequestResult:
+async def send_request(body: TargetUser, user: CurrentUser, graph: GraphDep, cache: CacheDep,
+                       inbox: InboxDep) -> FriendRequestResult:
     """Ask to be friends. If they already asked you, this accepts (status `accepted`)."""
-    outcome = await friends.send_request(graph, user.id, body.user_id)
+    outcome = await services.send_request(graph, cache, inbox, user.id, body.user_id)
     return FriendRequestResult(user_id=body.user_id, status=outcome)
 
 
@@ -47,20 +49,23 @@ async def outgoing(user: CurrentUser, graph: GraphDep, limit: Limit = 20,
 
 
 @router.post("/friend-requests/{user_id}/accept", status_code=status.HTTP_204_NO_CONTENT)
-async def accept(user_id: Target, user: CurrentUser, graph: GraphDep) -> None:
+async def accept(user_id: Target, user: CurrentUser, graph: GraphDep, cache: CacheDep,
+                 inbox: InboxDep) -> None:
     """Accept the pending request that `user_id` sent me."""
-    await friends.accept(graph, user.id, user_id)
+    await services.accept(graph, cache, inbox, user.id, user_id)
 
 
 @router.post("/friend-requests/{user_id}/decline", status_code=status.HTTP_204_NO_CONTENT)
-async def decline(user_id: Target, user: CurrentUser, graph: GraphDep) -> None:
-    await friends.decline(graph, user.id, user_id)
+async def decline(user_id: Target, user: CurrentUser, graph: GraphDep,
+                  cache: CacheDep) -> None:
+    await services.decline(graph, cache, user.id, user_id)
 
 
 @router.delete("/friend-requests/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def cancel(user_id: Target, user: CurrentUser, graph: GraphDep) -> None:
+async def cancel(user_id: Target, user: CurrentUser, graph: GraphDep,
+                 cache: CacheDep) -> None:
     """Cancel the request I sent to `user_id`."""
-    await friends.cancel(graph, user.id, user_id)
+    await services.cancel(graph, cache, user.id, user_id)
 
 
 @router.get("/users/{user_id}/friends", response_model=Page[FriendItem])
@@ -80,19 +85,21 @@ async def mutual(user_id: Target, user: CurrentUser, graph: GraphDep, limit: Lim
 
 
 @router.delete("/friends/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def unfriend(user_id: Target, user: CurrentUser, graph: GraphDep) -> None:
-    await friends.unfriend(graph, user.id, user_id)
+async def unfriend(user_id: Target, user: CurrentUser, graph: GraphDep,
+                   cache: CacheDep) -> None:
+    await services.unfriend(graph, cache, user.id, user_id)
 
 
 @router.post("/blocks", status_code=status.HTTP_204_NO_CONTENT)
-async def block(body: TargetUser, user: CurrentUser, graph: GraphDep) -> None:
+async def block(body: TargetUser, user: CurrentUser, graph: GraphDep, cache: CacheDep) -> None:
     """Block a user: ends the friendship and pending requests; hides each from the other."""
-    await friends.block(graph, user.id, body.user_id)
+    await services.block(graph, cache, user.id, body.user_id)
 
 
 @router.delete("/blocks/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def unblock(user_id: Target, user: CurrentUser, graph: GraphDep) -> None:
-    await friends.unblock(graph, user.id, user_id)
+async def unblock(user_id: Target, user: CurrentUser, graph: GraphDep,
+                  cache: CacheDep) -> None:
+    await services.unblock(graph, cache, user.id, user_id)
 
 
 @router.get("/blocks", response_model=Page[BlockItem])

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
-from api.deps import CurrentUser, Cursor, GraphDep, Limit
+from api import services
+from api.deps import CacheDep, CurrentUser, Cursor, GraphDep, Limit
 from api.schemas import (
     CommentCreate,
     CommentPublic,
@@ -24,8 +25,9 @@ CommentId = Annotated[UserId, Path(description="Comment id")]
 
 
 @router.post("/posts", response_model=PostPublic, status_code=status.HTTP_201_CREATED)
-async def create(body: PostCreate, user: CurrentUser, graph: GraphDep) -> PostPublic:
-    return PostPublic(**await posts.create(graph, user.id, body.text))
+async def create(body: PostCreate, user: CurrentUser, graph: GraphDep,
+                 cache: CacheDep) -> PostPublic:
+    return PostPublic(**await services.create_post(graph, cache, user.id, body.text))
 
 
 @router.get("/posts/{post_id}", response_model=PostPublic)
@@ -34,9 +36,9 @@ async def get(post_id: PostId, user: CurrentUser, graph: GraphDep) -> PostPublic
 
 
 @router.delete("/posts/{post_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete(post_id: PostId, user: CurrentUser, graph: GraphDep) -> None:
+async def delete(post_id: PostId, user: CurrentUser, graph: GraphDep, cache: CacheDep) -> None:
     """Delete my post with its likes and comments (403 for someone else's)."""
-    await posts.delete(graph, user.id, post_id)
+    await services.delete_post(graph, cache, user.id, post_id)
 
 
 @router.get("/users/{user_id}/posts", response_model=Page[PostPublic])
@@ -47,25 +49,26 @@ async def by_user(user_id: Annotated[UserId, Path()], user: CurrentUser, graph: 
 
 
 @router.put("/posts/{post_id}/like", response_model=LikeResult)
-async def like(post_id: PostId, user: CurrentUser, graph: GraphDep) -> LikeResult:
+async def like(post_id: PostId, user: CurrentUser, graph: GraphDep, cache: CacheDep) -> LikeResult:
     """Idempotent: liking twice counts once."""
-    r = await posts.like(graph, user.id, post_id)
+    r = await services.like(graph, cache, user.id, post_id)
     return LikeResult(post_id=post_id, liked=True, changed=r["created"],
                       like_count=r["like_count"])
 
 
 @router.delete("/posts/{post_id}/like", response_model=LikeResult)
-async def unlike(post_id: PostId, user: CurrentUser, graph: GraphDep) -> LikeResult:
-    r = await posts.unlike(graph, user.id, post_id)
+async def unlike(post_id: PostId, user: CurrentUser, graph: GraphDep,
+                 cache: CacheDep) -> LikeResult:
+    r = await services.unlike(graph, cache, user.id, post_id)
     return LikeResult(post_id=post_id, liked=False, changed=r["removed"],
                       like_count=r["like_count"])
 
 
 @router.post("/posts/{post_id}/comments", response_model=CommentPublic,
              status_code=status.HTTP_201_CREATED)
-async def comment(post_id: PostId, body: CommentCreate, user: CurrentUser,
-                  graph: GraphDep) -> CommentPublic:
-    return CommentPublic(**await posts.comment(graph, user.id, post_id, body.text))
+async def comment(post_id: PostId, body: CommentCreate, user: CurrentUser, graph: GraphDep,
+                  cache: CacheDep) -> CommentPublic:
+    return CommentPublic(**await services.comment(graph, cache, user.id, post_id, body.text))
 
 
 @router.get("/posts/{post_id}/comments", response_model=Page[CommentPublic])
@@ -77,6 +80,6 @@ async def comments(post_id: PostId, user: CurrentUser, graph: GraphDep, limit: L
 
 @router.delete("/posts/{post_id}/comments/{comment_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_comment(post_id: PostId, comment_id: CommentId, user: CurrentUser,
-                         graph: GraphDep) -> None:
+                         graph: GraphDep, cache: CacheDep) -> None:
     """The comment's author or the post's author may delete it."""
-    await posts.delete_comment(graph, user.id, post_id, comment_id)
+    await services.delete_comment(graph, cache, user.id, post_id, comment_id)

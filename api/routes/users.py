@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
-from api.deps import CurrentUser, Cursor, GraphDep, Limit
+from api import services
+from api.deps import CacheDep, CurrentUser, Cursor, GraphDep, InboxDep, Limit
 from api.schemas import Handle, Page, UserId, UserPrivate, UserPublic, UserRef, UserUpdate
 from graph import users
 
@@ -19,14 +20,16 @@ async def get_me(user: CurrentUser, graph: GraphDep) -> UserPrivate:
 
 
 @router.patch("/me", response_model=UserPrivate)
-async def update_me(body: UserUpdate, user: CurrentUser, graph: GraphDep) -> UserPrivate:
-    return UserPrivate(**await users.update(graph, user.id, body.model_dump(exclude_none=True)))
+async def update_me(body: UserUpdate, user: CurrentUser, graph: GraphDep,
+                    cache: CacheDep) -> UserPrivate:
+    changes = body.model_dump(exclude_none=True)
+    return UserPrivate(**await services.update_profile(graph, cache, user.id, changes))
 
 
 @router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_me(user: CurrentUser, graph: GraphDep) -> None:
+async def delete_me(user: CurrentUser, graph: GraphDep, cache: CacheDep, inbox: InboxDep) -> None:
     """Delete my account, posts and comments. My tokens stop working at once."""
-    await users.delete(graph, user.id)
+    await services.delete_account(graph, cache, inbox, user.id)
 
 
 @router.get("", response_model=Page[UserRef])
@@ -46,6 +49,7 @@ async def by_handle(handle: Annotated[Handle, Path()], user: CurrentUser,
 
 
 @router.get("/{user_id}", response_model=UserPublic)
-async def by_id(user_id: Annotated[UserId, Path()], user: CurrentUser,
-                graph: GraphDep) -> UserPublic:
-    return UserPublic(**await users.public(graph, user.id, user_id))
+async def by_id(user_id: Annotated[UserId, Path()], user: CurrentUser, graph: GraphDep,
+                cache: CacheDep) -> UserPublic:
+    """Cached; unknown ids are remembered for a minute (negative cache)."""
+    return UserPublic(**await services.profile(graph, cache, user.id, user_id))

@@ -1,0 +1,244 @@
+"""Read-through cache for suggestions, feeds and profiles, with versioned keys.
+
+Contract (details and reasoning in docs/caching.md):
+
+- A cache key embeds the current values of version counters (per user and global). A
+  write bumps the counters of everyone whose answer it changes, *after* the Neo4j commit,
+  so a stale answer becomes unreachable at once; it is never served, then expires by TTL.
+- TTLs carry +-20% jitter so entries filled together do not expire together.
+- Single flight: in-process (one future per key) and across processes (a Redis lock
+  with an expiry); waiters poll for the value, and compute themselves only if the lock
+  holder vanished, so a cold key under a burst costs one Neo4j computation.
+- Negative cache: unknown ids are remembered for a short window, under a global budget
+  per window so a scan of random ids cannot fill Redis without bound.
+- Redis down or slow: every Redis call has a short timeout; failures trip a breaker
+  for one second, reads go straight to Neo4j (counted as fallbacks), and a write whose
+  invalidation could not be recorded schedules a global epoch bump for when Redis returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from api import metrics, rkeys
+
+log = logging.getLogger("socialgraph.cache")
+T = TypeVar("T")
+
+GLOBAL = rkeys.epoch("all")
+VERSION_TTL = 7 * 86400  # far above any cache TTL: a version key expiring cannot revive an entry
+LOCK_MS = 5_000
+POLL_S = 0.02
+NEGATIVE_TTL = 60
+NEGATIVE_BUDGET = 10_000  # negative entries per NEGATIVE_TTL window, across all processes
+BREAKER_S = 1.0
+
+
+class Cache:
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self.redis = redis
+        self._inflight: dict[str, asyncio.Future[Any]] = {}
+        self._down_until = 0.0
+        self._needs_global_bump = False
+        self._repair_task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------ redis guard
+
+    @property
+    def available(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def _tripped(self, exc: BaseException) -> None:
+        metrics.DEP_ERRORS.labels("redis").inc()
+        self._down_until = time.monotonic() + BREAKER_S
+        log.warning("redis unavailable (%s); serving from Neo4j", type(exc).__name__)
+
+    # ------------------------------------------------------------ reads
+
+    async def get_or_compute(
+        self,
+        kind: str,
+        parts: Iterable[str],
+        versions: Iterable[str],
+        compute: Callable[[], Awaitable[T]],
+        *,
+        ttl: float,
+        dump: Callable[[T], Any],
+        load: Callable[[Any], T],
+        optional: Iterable[str] = (),
+        depends: Callable[[T], Iterable[str]] = lambda _: (),
+    ) -> T:
+        """`versions` are always part of the key. `optional` counters are read up front too,
+        but only those that `depends(value)` names are stored with the entry and re-checked
+        on every hit (e.g. a cold-start answer depends on the global popularity epoch)."""
+
+        async def computed() -> T:
+            metrics.COMPUTE.labels(kind).inc()
+            return await compute()
+
+        if not self.available:
+            metrics.CACHE.labels(kind, "fallback").inc()
+            return await computed()
+        version_keys = [GLOBAL, *versions]
+        optional_keys = list(optional)
+        try:
+            values = await self.redis.mget([*version_keys, *optional_keys])
+            fixed = values[: len(version_keys)]
+            seen = dict(zip(optional_keys, values[len(version_keys):], strict=True))
+            key = rkeys.cached(kind, *parts, "v" + ".".join(v or "0" for v in fixed))
+            raw = await self.redis.get(key)
+            if raw is not None:
+                entry = json.loads(raw)
+                deps: dict[str, str | None] = entry["o"]
+                if deps and list(deps.values()) != await self.redis.mget(list(deps)):
+                    raw = None  # an optional dependency moved on: stale, recompute
+        except (RedisError, OSError) as exc:
+            self._tripped(exc)
+            metrics.CACHE.labels(kind, "fallback").inc()
+            return await computed()
+        if raw is not None:
+            metrics.CACHE.labels(kind, "hit").inc()
+            return load(entry["d"])
+        metrics.CACHE.labels(kind, "miss").inc()
+
+        def encode(value: T) -> str:
+            used = {k: seen[k] for k in depends(value)}
+            return json.dumps({"d": dump(value), "o": used}, default=str)
+
+        def decode(raw_entry: str) -> T:
+            return load(json.loads(raw_entry)["d"])
+
+        if (pending := self._inflight.get(key)) is not None:
+            result: T = await asyncio.shield(pending)
+            return result
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            value = await self._fill(key, computed, ttl, encode, decode)
+            future.set_result(value)
+            return value
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it; no "never retrieved" log
+            raise
+        finally:
+            self._inflight.pop(key, None)
+
+    async def _fill(self, key: str, computed: Callable[[], Awaitable[T]], ttl: float,
+                    encode: Callable[[T], str], decode: Callable[[str], T]) -> T:
+        lock = rkeys.lock(key)
+        try:
+            holder = bool(await self.redis.set(lock, "1", nx=True, px=LOCK_MS))
+        except (RedisError, OSError) as exc:
+            self._tripped(exc)
+            return await computed()
+        if not holder:
+            deadline = time.monotonic() + LOCK_MS / 1000
+            while time.monotonic() < deadline:
+                await asyncio.sleep(POLL_S)
+                try:
+                    raw = await self.redis.get(key)
+                except (RedisError, OSError) as exc:
+                    self._tripped(exc)
+                    break
+                if raw is not None:
+                    return decode(raw)
+            return await computed()  # the holder vanished or Redis failed: compute ourselves
+        try:
+            value = await computed()
+            jittered = int(ttl * 1000 * random.uniform(0.8, 1.2))  # noqa: S311 - not security
+            try:
+                await self.redis.set(key, encode(value), px=jittered)
+                await self.redis.delete(lock)
+            except (RedisError, OSError) as exc:
+                self._tripped(exc)
+            return value
+        except BaseException:
+            try:
+                await self.redis.delete(lock)
+            except (RedisError, OSError):
+                pass
+            raise
+
+    # ------------------------------------------------------------ invalidation
+
+    async def bump(self, kind: str, user_ids: Iterable[str]) -> None:
+        keys = [rkeys.version(kind, u) for u in set(user_ids)]
+        if keys:
+            await self._bump_keys(keys)
+
+    async def bump_epoch(self, *kinds: str) -> None:
+        await self._bump_keys([rkeys.epoch(k) for k in kinds])
+
+    async def _bump_keys(self, keys: list[str]) -> None:
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for k in keys:
+                    pipe.incr(k)
+                    pipe.expire(k, VERSION_TTL)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            # The write is committed in Neo4j, but Redis did not hear of it: once Redis is
+            # back, invalidate everything rather than risk serving a stale answer.
+            self._tripped(exc)
+            self._schedule_global_bump()
+
+    def _schedule_global_bump(self) -> None:
+        self._needs_global_bump = True
+        if self._repair_task is None or self._repair_task.done():
+            self._repair_task = asyncio.get_running_loop().create_task(self._repair())
+
+    async def _repair(self) -> None:
+        while self._needs_global_bump:
+            try:
+                await self.redis.incr(GLOBAL)
+                self._needs_global_bump = False
+                log.info("redis is back: global cache epoch bumped")
+            except (RedisError, OSError):
+                await asyncio.sleep(0.5)
+
+    async def close(self) -> None:
+        if self._repair_task is not None:
+            self._repair_task.cancel()
+
+    # ------------------------------------------------------------ negative cache
+
+    async def is_known_missing(self, kind: str, ident: str) -> bool:
+        if not self.available:
+            return False
+        try:
+            found = bool(await self.redis.exists(rkeys.negative(kind, ident)))
+        except (RedisError, OSError) as exc:
+            self._tripped(exc)
+            return False
+        metrics.NEGATIVE.labels(kind, "hit" if found else "miss").inc()
+        return found
+
+    async def remember_missing(self, kind: str, ident: str) -> None:
+        if not self.available:
+            return
+        window = int(time.time()) // NEGATIVE_TTL
+        budget = rkeys.negative_budget(window)
+        try:
+            used = await self.redis.incr(budget)
+            if used == 1:
+                await self.redis.expire(budget, NEGATIVE_TTL * 2)
+            if used <= NEGATIVE_BUDGET:
+                await self.redis.set(rkeys.negative(kind, ident), "1", ex=NEGATIVE_TTL)
+        except (RedisError, OSError) as exc:
+            self._tripped(exc)
+
+    async def forget_missing(self, kind: str, ident: str) -> None:
+        try:
+            await self.redis.delete(rkeys.negative(kind, ident))
+        except (RedisError, OSError) as exc:
+            self._tripped(exc)

@@ -1,0 +1,75 @@
+"""Who must stop seeing a cached answer after each kind of write. Called after the Neo4j
+commit (never before: a reader could refill the old answer under the new version).
+
+Version counters (per user) and epochs (global), all in `api.rkeys`:
+
+| counter | bumped by | read by |
+|---|---|---|
+| `ver:sugg:<u>` | friendship/block change touching u or a friend of u; request to/from u; u dismissed someone | suggestions of u |
+| `epoch:degree` | any friendship change (a degree changed somewhere) | Jaccard answers only (its union term reads the candidate's degree) |
+| `epoch:popular` | any friendship change, discoverable toggles | cold-start answers only |
+| `epoch:sugg` | profile changes (names shown in suggestions), discoverable toggles, fan-out overflow | all suggestions |
+| `ver:feed:<u>` | a post, like or comment that u's friends-scope feed can show; u's friendships/blocks | feeds of u |
+| `epoch:feedfof` | every post/like/comment/friendship/block | friends-of-friends feeds |
+| `epoch:feed` | profile changes, fan-out overflow | all feeds |
+| `ver:prof:<u>` | u's profile, friendships, blocks, posts | profiles that u sees and that show u |
+| `epoch:all` | account deletion, and Redis coming back after a missed invalidation | everything |
+"""
+
+from __future__ import annotations
+
+from api.cache import Cache
+from graph.db import Graph
+
+FANOUT_CAP = 5_000  # above this many affected users, bump the global epoch instead
+
+
+async def _friend_ids(graph: Graph, ids: list[str]) -> tuple[list[str], bool]:
+    rows = await graph.read("cache.friend_ids", ids=ids, cap=FANOUT_CAP + 1)
+    found = [r["id"] for r in rows]
+    return found[:FANOUT_CAP], len(found) > FANOUT_CAP
+
+
+async def friendship_changed(cache: Cache, graph: Graph, a: str, b: str) -> None:
+    """A friendship was made or removed (also blocks, which remove friendships)."""
+    friends, overflow = await _friend_ids(graph, [a, b])
+    await cache.bump("sugg", [a, b, *friends])
+    await cache.bump("feed", [a, b])
+    await cache.bump("prof", [a, b])
+    await cache.bump_epoch("degree", "popular", "feedfof", *(["sugg"] if overflow else []))
+
+
+async def request_changed(cache: Cache, a: str, b: str) -> None:
+    await cache.bump("sugg", [a, b])
+
+
+async def dismissed(cache: Cache, user: str) -> None:
+    await cache.bump("sugg", [user])
+
+
+async def profile_changed(cache: Cache, user: str) -> None:
+    # Names and discoverability appear in other people's suggestions and feeds; profile
+    # edits are rare, so a global bump is cheaper than finding every reader.
+    await cache.bump("prof", [user])
+    await cache.bump_epoch("sugg", "popular", "feed")
+
+
+async def post_audience_changed(cache: Cache, audience: list[str], overflow: bool) -> None:
+    await cache.bump("feed", audience)
+    await cache.bump_epoch("feedfof", *(["feed"] if overflow else []))
+
+
+async def post_audience(graph: Graph, post_id: str) -> tuple[list[str], bool]:
+    rows = await graph.read("cache.post_audience", post_id=post_id, cap=FANOUT_CAP + 1)
+    found = [r["id"] for r in rows]
+    return found[:FANOUT_CAP], len(found) > FANOUT_CAP
+
+
+async def post_created(cache: Cache, graph: Graph, author: str, post_id: str) -> None:
+    audience, overflow = await post_audience(graph, post_id)
+    await cache.bump("prof", [author])
+    await post_audience_changed(cache, audience, overflow)
+
+
+async def user_deleted(cache: Cache) -> None:
+    await cache.bump_epoch("all")

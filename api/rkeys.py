@@ -1,0 +1,95 @@
+"""Every Redis key the service uses, in one place.
+
+Keys that one atomic step (a Lua script or MULTI) touches together share a hash tag,
+so the design works on Redis Cluster:
+
+- `{c:<conv>}`: one conversation: its message stream and its idempotency records.
+- `{u:<user>}`: one user: conversation index, per-conversation incoming ids, read
+  pointers, event stream (real-time delivery and resume), rate-limit windows.
+- cache entries and version counters have their own keys: no cache step is multi-key.
+
+Steps across slots (conversation → recipient → sender) are idempotent (NX adds keyed by
+the message id), so retrying a send with the same idempotency key repairs a partial failure.
+"""
+
+from __future__ import annotations
+
+PREFIX = "sg"
+
+
+def conversation_id(a: str, b: str) -> str:
+    """The same id whichever side asks: smaller user id first."""
+    lo, hi = sorted((a, b))
+    return f"{lo}|{hi}"
+
+
+# ------------------------------------------------------------------ conversation slot
+
+
+def conv_stream(conv: str) -> str:
+    return f"{PREFIX}:{{c:{conv}}}:msgs"
+
+
+def idempotency(conv: str, sender: str, key: str) -> str:
+    return f"{PREFIX}:{{c:{conv}}}:idem:{sender}:{key}"
+
+
+# ------------------------------------------------------------------ user slot
+
+
+def user_convs(user: str) -> str:
+    """ZSET conv -> last message time (ms): the conversation list."""
+    return f"{PREFIX}:{{u:{user}}}:convs"
+
+
+def user_incoming(user: str, conv: str) -> str:
+    """ZSET of message ids the user received in a conversation (score = id as a number)."""
+    return f"{PREFIX}:{{u:{user}}}:in:{conv}"
+
+
+def user_read(user: str) -> str:
+    """HASH conv -> id of the last message the user has read."""
+    return f"{PREFIX}:{{u:{user}}}:read"
+
+
+def user_events(user: str) -> str:
+    """STREAM of events pushed to the user's sockets; clients resume from an event id."""
+    return f"{PREFIX}:{{u:{user}}}:events"
+
+
+def rate(user_or_ip: str, action: str, window: int) -> str:
+    return f"{PREFIX}:{{u:{user_or_ip}}}:rate:{action}:{window}"
+
+
+# ------------------------------------------------------------------ pub/sub
+
+EVENTS_CHANNEL = f"{PREFIX}:events"  # payload: user id with new events (a wake-up, not the data)
+
+
+# ------------------------------------------------------------------ cache
+
+
+def version(kind: str, user: str) -> str:
+    """Counter bumped after a write changes what `kind` would answer for `user`."""
+    return f"{PREFIX}:ver:{kind}:{user}"
+
+
+def epoch(kind: str) -> str:
+    """Global counter for changes whose reach is too wide to enumerate (see docs/caching.md)."""
+    return f"{PREFIX}:epoch:{kind}"
+
+
+def cached(kind: str, *parts: str) -> str:
+    return f"{PREFIX}:cache:{kind}:" + ":".join(parts)
+
+
+def lock(cache_key: str) -> str:
+    return f"{cache_key}:lock"
+
+
+def negative(kind: str, ident: str) -> str:
+    return f"{PREFIX}:neg:{kind}:{ident}"
+
+
+def negative_budget(window: int) -> str:
+    return f"{PREFIX}:negbudget:{window}"

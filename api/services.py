@@ -1,0 +1,187 @@
+"""What a route does beyond one graph call: the graph write, then cache invalidation and
+real-time events; or a cached read. Routes stay thin by calling exactly one of these."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from api import invalidate, rkeys
+from api.cache import Cache
+from api.inbox import Inbox
+from graph import friends, posts, recommend, users
+from graph.db import Graph
+from graph.errors import NotFound
+
+SUGGESTION_TTL = 300.0
+FEED_TTL = 60.0
+PROFILE_TTL = 300.0
+
+
+# ------------------------------------------------------------------ users
+
+
+async def profile(graph: Graph, cache: Cache, viewer: str, user_id: str) -> dict[str, Any]:
+    """Cached per (viewer, user); unknown ids are negatively cached (no Neo4j round trip)."""
+    if await cache.is_known_missing("user", user_id):
+        raise NotFound("user not found", {"id": user_id})
+    try:
+        return await cache.get_or_compute(
+            "prof", [viewer, user_id],
+            [rkeys.version("prof", viewer), rkeys.version("prof", user_id)],
+            lambda: users.public(graph, viewer, user_id),
+            ttl=PROFILE_TTL, dump=lambda v: v, load=lambda v: dict(v),
+        )
+    except NotFound:
+        if await users.principal(graph, user_id) is None:
+            await cache.remember_missing("user", user_id)
+        raise
+
+
+async def update_profile(graph: Graph, cache: Cache, user: str,
+                         changes: dict[str, Any]) -> dict[str, Any]:
+    result = await users.update(graph, user, changes)
+    await invalidate.profile_changed(cache, user)
+    return result
+
+
+async def delete_account(graph: Graph, cache: Cache, inbox: Inbox, user: str) -> None:
+    await users.delete(graph, user)
+    await invalidate.user_deleted(cache)
+    await inbox.delete_user_data(user)
+
+
+# ------------------------------------------------------------------ friends
+
+
+async def send_request(graph: Graph, cache: Cache, inbox: Inbox, me: str,
+                       other: str) -> friends.RequestOutcome:
+    outcome = await friends.send_request(graph, me, other)
+    if outcome == "accepted":
+        await invalidate.friendship_changed(cache, graph, me, other)
+        await inbox.push_event(other, {"type": "friend_request_accepted", "by": me})
+    else:
+        await invalidate.request_changed(cache, me, other)
+        await inbox.push_event(other, {"type": "friend_request", "from": me})
+    return outcome
+
+
+async def accept(graph: Graph, cache: Cache, inbox: Inbox, me: str, requester: str) -> None:
+    await friends.accept(graph, me, requester)
+    await invalidate.friendship_changed(cache, graph, me, requester)
+    await inbox.push_event(requester, {"type": "friend_request_accepted", "by": me})
+
+
+async def decline(graph: Graph, cache: Cache, me: str, requester: str) -> None:
+    await friends.decline(graph, me, requester)
+    await invalidate.request_changed(cache, me, requester)
+
+
+async def cancel(graph: Graph, cache: Cache, me: str, addressee: str) -> None:
+    await friends.cancel(graph, me, addressee)
+    await invalidate.request_changed(cache, me, addressee)
+
+
+async def unfriend(graph: Graph, cache: Cache, me: str, other: str) -> None:
+    # Read after the change, N(me) and N(other) still hold everyone affected but the
+    # two themselves, whom friendship_changed bumps explicitly.
+    await friends.unfriend(graph, me, other)
+    await invalidate.friendship_changed(cache, graph, me, other)
+
+
+async def block(graph: Graph, cache: Cache, me: str, other: str) -> None:
+    await friends.block(graph, me, other)
+    await invalidate.friendship_changed(cache, graph, me, other)
+
+
+async def unblock(graph: Graph, cache: Cache, me: str, other: str) -> None:
+    await friends.unblock(graph, me, other)
+    await invalidate.friendship_changed(cache, graph, me, other)
+
+
+# ------------------------------------------------------------------ posts
+
+
+async def create_post(graph: Graph, cache: Cache, me: str, text: str) -> dict[str, Any]:
+    post = await posts.create(graph, me, text)
+    await invalidate.post_created(cache, graph, me, post["id"])
+    return post
+
+
+async def delete_post(graph: Graph, cache: Cache, me: str, post_id: str) -> None:
+    audience, overflow = await invalidate.post_audience(graph, post_id)
+    await posts.delete(graph, me, post_id)
+    await cache.bump("prof", [me])
+    await invalidate.post_audience_changed(cache, audience, overflow)
+
+
+async def _interaction(graph: Graph, cache: Cache, post_id: str) -> None:
+    audience, overflow = await invalidate.post_audience(graph, post_id)
+    await invalidate.post_audience_changed(cache, audience, overflow)
+
+
+async def like(graph: Graph, cache: Cache, me: str, post_id: str) -> dict[str, Any]:
+    result = await posts.like(graph, me, post_id)
+    if result["created"]:
+        await _interaction(graph, cache, post_id)
+    return result
+
+
+async def unlike(graph: Graph, cache: Cache, me: str, post_id: str) -> dict[str, Any]:
+    # The audience is read before the change: the unliker's friends could see the post
+    # only through this like.
+    audience, overflow = await invalidate.post_audience(graph, post_id)
+    result = await posts.unlike(graph, me, post_id)
+    if result["removed"]:
+        await invalidate.post_audience_changed(cache, audience, overflow)
+    return result
+
+
+async def comment(graph: Graph, cache: Cache, me: str, post_id: str, text: str) -> dict[str, Any]:
+    result = await posts.comment(graph, me, post_id, text)
+    await _interaction(graph, cache, post_id)
+    return result
+
+
+async def delete_comment(graph: Graph, cache: Cache, me: str, post_id: str,
+                         comment_id: str) -> None:
+    audience, overflow = await invalidate.post_audience(graph, post_id)
+    await posts.delete_comment(graph, me, post_id, comment_id)
+    await invalidate.post_audience_changed(cache, audience, overflow)
+
+
+# ------------------------------------------------------------------ recommendations
+
+
+async def suggestions(graph: Graph, cache: Cache, me: str, algorithm: recommend.Algorithm,
+                      limit: int, cursor: str | None) -> recommend.SuggestionPage:
+    def depends(page: recommend.SuggestionPage) -> list[str]:
+        deps = []
+        if algorithm == "jaccard":
+            deps.append(rkeys.epoch("degree"))
+        if any(s.reason != "mutual_friends" for s in page.items):
+            deps.append(rkeys.epoch("popular"))
+        return deps
+
+    return await cache.get_or_compute(
+        "sugg", [me, algorithm, str(limit), cursor or "-"],
+        [rkeys.version("sugg", me), rkeys.epoch("sugg")],
+        lambda: recommend.suggest(graph, me, algorithm=algorithm, limit=limit, cursor=cursor),
+        ttl=SUGGESTION_TTL,
+        dump=lambda p: p.model_dump(mode="json"),
+        load=recommend.SuggestionPage.model_validate,
+        optional=[rkeys.epoch("degree"), rkeys.epoch("popular")],
+        depends=depends,
+    )
+
+
+async def dismiss(graph: Graph, cache: Cache, me: str, other: str) -> None:
+    await recommend.dismiss(graph, me, other)
+    await invalidate.dismissed(cache, me)
+
+
+def minute_now() -> datetime:
+    """`top` feeds decay with time; they are computed at minute granularity so an answer
+    can be cached for the rest of that minute (documented in docs/recommendations.md)."""
+    return datetime.fromtimestamp(int(time.time()) // 60 * 60, tz=UTC)
