@@ -101,7 +101,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(GraphError)
     async def _graph_error(_: Request, exc: GraphError) -> JSONResponse:
-        status = STATUS_BY_ERROR.get(type(exc), 400)
+        status = next((STATUS_BY_ERROR[c] for c in type(exc).__mro__ if c in STATUS_BY_ERROR), 400)
         headers = {"Retry-After": "1"} if status == 503 else None
         return error_response(status, exc.code, exc.message, exc.details, headers)
 

@@ -13,8 +13,11 @@ from api import errors
 from api.cache import Cache
 from api.inbox import Inbox
 from api.middleware import BodySizeLimit
+from api.observability import RequestContext
+from api.observability import router as metrics_router
 from api.redisconn import open_redis
-from api.routes import auth, friends, health, posts, users
+from api.realtime import Hub
+from api.routes import auth, friends, health, messages, posts, recommend, users, ws
 from graph.db import Graph, open_async_driver
 from graph.queries import catalog
 from graph.schema import migrate
@@ -38,8 +41,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.redis = redis
             app.state.cache = Cache(redis)
             app.state.inbox = Inbox(redis)
+            app.state.hub = Hub(redis)
+            app.state.hub.start()
             yield
         finally:
+            if hasattr(app.state, "hub"):
+                await app.state.hub.stop()
             await app.state.cache.close()
             await redis.aclose()
             await driver.close()
@@ -53,10 +60,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContext)  # outermost: sees every response, even a 413
 
     app.include_router(health.router)
+    app.include_router(metrics_router)
     v1 = APIRouter(prefix="/v1")
-    for module in (auth, users, friends, posts):
+    for module in (auth, users, friends, posts, recommend, messages, ws):
         v1.include_router(module.router)
     app.include_router(v1)
     return app

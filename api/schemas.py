@@ -144,3 +144,51 @@ class CommentPublic(BaseModel):
     created_at: datetime
     post_id: str
     author: UserRef
+
+
+# ------------------------------------------------------------------ messages
+
+MessageText = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+IdempotencyKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+StreamId = Annotated[str, StringConstraints(pattern=r"^\d{1,20}-\d{1,10}$")]
+
+
+class MessageCreate(Input):
+    to: UserId
+    text: MessageText
+
+
+class MessagePublic(BaseModel):
+    id: str = Field(description="Stream id `ms-seq`: unique and ordered within a conversation")
+    conversation_id: str
+    from_id: str
+    to_id: str
+    text: str
+    sent_at_ms: int
+
+
+class MessagePage(BaseModel):
+    items: list[MessagePublic] = Field(description="Newest first")
+    older_cursor: str | None = Field(None, description="Pass as `before` for older messages")
+    newer_cursor: str | None = Field(None, description="Pass as `after` for newer messages")
+
+
+class ConversationItem(BaseModel):
+    conversation_id: str
+    with_user_id: str
+    last_message: MessagePublic | None
+    unread: int
+    last_activity_ms: int
+    read_up_to: str | None
+
+
+class MarkRead(Input):
+    up_to: StreamId
+
+
+class ReadState(BaseModel):
+    read_up_to: str
+
+
+class UnreadTotal(BaseModel):
+    total: int

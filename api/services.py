@@ -7,12 +7,12 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from api import invalidate, rkeys
+from api import invalidate, metrics, rkeys
 from api.cache import Cache
 from api.inbox import Inbox
-from graph import friends, posts, recommend, users
+from graph import feed, friends, posts, recommend, users
 from graph.db import Graph
-from graph.errors import NotFound
+from graph.errors import Conflict, Forbidden, Invalid, NotFound
 
 SUGGESTION_TTL = 300.0
 FEED_TTL = 60.0
@@ -23,20 +23,23 @@ PROFILE_TTL = 300.0
 
 
 async def profile(graph: Graph, cache: Cache, viewer: str, user_id: str) -> dict[str, Any]:
-    """Cached per (viewer, user); unknown ids are negatively cached (no Neo4j round trip)."""
+    """Cached per (viewer, user). Unknown ids are remembered for a minute (negative cache),
+    by the one computation that found them missing, so a burst costs one Neo4j lookup."""
     if await cache.is_known_missing("user", user_id):
         raise NotFound("user not found", {"id": user_id})
-    try:
-        return await cache.get_or_compute(
-            "prof", [viewer, user_id],
-            [rkeys.version("prof", viewer), rkeys.version("prof", user_id)],
-            lambda: users.public(graph, viewer, user_id),
-            ttl=PROFILE_TTL, dump=lambda v: v, load=lambda v: dict(v),
-        )
-    except NotFound:
-        if await users.principal(graph, user_id) is None:
+
+    async def compute() -> dict[str, Any]:
+        try:
+            return await users.public(graph, viewer, user_id)
+        except users.UserMissing:
             await cache.remember_missing("user", user_id)
-        raise
+            raise
+
+    return await cache.get_or_compute(
+        "prof", [viewer, user_id],
+        [rkeys.version("prof", viewer), rkeys.version("prof", user_id)],
+        compute, ttl=PROFILE_TTL, dump=lambda v: v, load=lambda v: dict(v),
+    )
 
 
 async def update_profile(graph: Graph, cache: Cache, user: str,
@@ -185,3 +188,48 @@ def minute_now() -> datetime:
     """`top` feeds decay with time; they are computed at minute granularity so an answer
     can be cached for the rest of that minute (documented in docs/recommendations.md)."""
     return datetime.fromtimestamp(int(time.time()) // 60 * 60, tz=UTC)
+
+
+# ------------------------------------------------------------------ messages
+
+
+async def send_message(graph: Graph, inbox: Inbox, sender: str, recipient: str, text: str,
+                       idem_key: str) -> tuple[dict[str, Any], bool]:
+    """Check the recipient's `who_can_message` and blocks in Neo4j, then store in Redis."""
+    if sender == recipient:
+        raise Invalid("you cannot message yourself")
+    row = await graph.read_one("messages.can_message", sender=sender, recipient=recipient)
+    if row is None or not row["recipient_exists"] or row["they_blocked"]:
+        raise NotFound("user not found", {"id": recipient})
+    if row["i_blocked"]:
+        raise Conflict("you have blocked this user; unblock them to send messages")
+    setting = row["who_can_message"] or "friends"
+    if setting == "nobody" or (setting == "friends" and not row["friends"]):
+        raise Forbidden("this user does not accept messages from you",
+                        {"who_can_message": setting})
+    message, created = await inbox.send(sender, recipient, text, idem_key)
+    metrics.INBOX_SENDS.labels("created" if created else "replayed").inc()
+    return message.as_dict(), created
+
+
+async def feed_page(graph: Graph, cache: Cache, me: str, *, scope: feed.Scope, order: feed.Order,
+                    before: datetime | None, include_interactions: bool, limit: int,
+                    cursor: str | None) -> feed.FeedPage:
+    """Cached per request shape. Friends-scope answers are invalidated per user; fof answers
+    also by the fof epoch (their audience is too wide to enumerate). `top` is evaluated at
+    minute granularity so its answer can be cached within the minute."""
+    now = minute_now() if order == "top" else None
+    versions = [rkeys.version("feed", me), rkeys.epoch("feed")]
+    if scope == "fof":
+        versions.append(rkeys.epoch("feedfof"))
+    parts = [me, scope, order, before.isoformat() if before else "-", str(include_interactions),
+             str(limit), cursor or "-", now.isoformat() if now else "-"]
+    return await cache.get_or_compute(
+        "feed", parts, versions,
+        lambda: feed.feed(graph, me, scope=scope, order=order, before=before,
+                          include_interactions=include_interactions, limit=limit,
+                          cursor=cursor, now=now),
+        ttl=FEED_TTL,
+        dump=lambda p: p.model_dump(mode="json"),
+        load=feed.FeedPage.model_validate,
+    )

@@ -25,11 +25,14 @@ from neo4j.exceptions import (
     TransientError,
 )
 
+from prometheus_client import Counter
+
 from graph.errors import Conflict, QueryRejected, Unavailable
 from graph.queries import Query, q
 from socialgraph.config import Settings
 
 T = TypeVar("T")
+QUERIES = Counter("sg_neo4j_queries_total", "Catalog queries sent to Neo4j", ["query"])
 Row = dict[str, Any]
 
 
@@ -117,6 +120,7 @@ class Tx:
 
     async def run(self, query: Query | str, **params: Any) -> list[Row]:
         qq = q(query) if isinstance(query, str) else query
+        QUERIES.labels(qq.qualified_name).inc()
         result = await self._tx.run(qq.text, qq.bind(params))
         return [native(r) for r in await result.data()]
 

@@ -41,10 +41,17 @@ async def me(graph: Graph, user_id: str) -> dict[str, Any]:
     return dict(row["user"])
 
 
+class UserMissing(NotFound):
+    """The id belongs to nobody (as opposed to someone hidden by a block)."""
+
+
 async def public(graph: Graph, viewer_id: str, user_id: str) -> dict[str, Any]:
-    """404 for a missing user and for a pair that blocks each other: a block is not revealed."""
+    """404 for a missing user and for a pair that blocks each other: a block is not revealed
+    (both raise NotFound with the same message; UserMissing only tells the cache)."""
     row = await graph.read_one("users.public_by_id", viewer_id=viewer_id, id=user_id)
-    if row is None:
+    if row is None or not row["exists"]:
+        raise UserMissing("user not found", {"id": user_id})
+    if row["user"] is None:
         raise NotFound("user not found", {"id": user_id})
     return dict(row["user"])
 

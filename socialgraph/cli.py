@@ -154,7 +154,9 @@ def serve(
     s = _settings()
     preflight(s)
     uvicorn.run("api.main:app_factory", factory=True, host=host, port=port, workers=workers,
-                log_level=log_level, proxy_headers=False, timeout_graceful_shutdown=10)
+                log_level=log_level, proxy_headers=False, timeout_graceful_shutdown=10,
+                # Protocol-level cap on client frames; the app closes above 4 KiB itself.
+                ws_max_size=64 * 1024, ws_ping_interval=20.0, ws_ping_timeout=20.0)
 
 
 _register_subcommands()

@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(15, validation_alias="ACCESS_TOKEN_MINUTES")
     refresh_token_days: int = Field(14, validation_alias="REFRESH_TOKEN_DAYS")
 
+    login_rate_per_minute: int = Field(10, validation_alias="LOGIN_RATE_PER_MINUTE")
+    send_rate_per_10s: int = Field(50, validation_alias="SEND_RATE_PER_10S")
+    ws_queue_size: int = Field(256, validation_alias="WS_QUEUE_SIZE")
+    ws_max_frame_bytes: int = Field(4096, validation_alias="WS_MAX_FRAME_BYTES")
+    ws_frames_per_second: int = Field(10, validation_alias="WS_FRAMES_PER_SECOND")
+    ws_heartbeat_seconds: float = Field(20.0, validation_alias="WS_HEARTBEAT_SECONDS")
     max_body_bytes: int = Field(64 * 1024, validation_alias="MAX_BODY_BYTES")
     cors_origins: list[str] = Field(default_factory=list, validation_alias="CORS_ORIGINS")
     ws_allowed_origins: list[str] = Field(

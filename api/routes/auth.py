@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api import security
-from api.deps import CurrentUser, GraphDep, SettingsDep, unauthorized
+from api import ratelimit, security
+from api.deps import CurrentUser, GraphDep, RedisDep, SettingsDep, unauthorized
 from api.schemas import RefreshIn, Token, UserCreate, UserPrivate
 from graph import users
 
@@ -32,12 +32,18 @@ async def register(body: UserCreate, graph: GraphDep) -> UserPrivate:
     return UserPrivate(**user)
 
 
-@router.post("/auth/token", response_model=Token, responses={401: {"description": "bad login"}})
+@router.post("/auth/token", response_model=Token,
+             responses={401: {"description": "bad login"}, 429: {"description": "too many"}})
 async def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], graph: GraphDep, settings: SettingsDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], graph: GraphDep, settings: SettingsDep,
+    redis: RedisDep, request: Request,
 ) -> Token:
+    """OAuth2 password flow. Rate-limited per client address and handle."""
     if len(form.password) > 128 or len(form.username) > 64:
         raise unauthorized("incorrect handle or password")
+    client = request.client.host if request.client else "unknown"
+    await ratelimit.hit(redis, f"{client}:{form.username.lower()}", "login",
+                        settings.login_rate_per_minute, 60, fail_open=True)
     creds = await users.credentials(graph, form.username)
     ok = await run_in_threadpool(
         security.verify_password, creds["password_hash"] if creds else None, form.password

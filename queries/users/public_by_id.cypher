@@ -1,12 +1,13 @@
 // name: public_by_id
-// description: Another user's public profile as the viewer sees it; no row when either has blocked the other.
+// description: Another user's public profile as the viewer sees it. `exists` tells a missing user (negative-cacheable) from one hidden by a block either way (user is null).
 // params: $viewer_id, $id
-// returns: user
+// returns: exists, user
 // mode: read
-MATCH (u:User {id: $id})
-MATCH (v:User {id: $viewer_id})
-WHERE NOT EXISTS { (v)-[:BLOCKED]-(u) }
-RETURN u {.id, .handle, .display_name, .bio, .created_at,
-          friend_count: COUNT { (u)-[:FRIENDS]-() },
-          post_count: COUNT { (u)-[:POSTED]->() },
-          is_friend: EXISTS { (v)-[:FRIENDS]-(u) }} AS user
+OPTIONAL MATCH (u:User {id: $id})
+OPTIONAL MATCH (v:User {id: $viewer_id})
+RETURN u IS NOT NULL AS exists,
+       CASE WHEN u IS NULL OR v IS NULL OR EXISTS { (v)-[:BLOCKED]-(u) } THEN null
+            ELSE u {.id, .handle, .display_name, .bio, .created_at,
+                    friend_count: COUNT { (u)-[:FRIENDS]-() },
+                    post_count: COUNT { (u)-[:POSTED]->() },
+                    is_friend: EXISTS { (v)-[:FRIENDS]-(u) }} END AS user

@@ -1,0 +1,38 @@
+"""Fixed-window rate limits in Redis (shared by all workers).
+
+`hit` counts one action and raises 429 past the limit. When Redis is unreachable the
+caller decides: login fails open (the password check is still slow by design), sends
+fail closed (they need Redis anyway).
+"""
+
+from __future__ import annotations
+
+import time
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from api import metrics, rkeys
+from api.errors import ApiError
+from graph.errors import Unavailable
+
+
+async def hit(redis: aioredis.Redis, who: str, action: str, limit: int, window_s: int,
+              fail_open: bool) -> None:
+    window = int(time.time()) // window_s
+    key = rkeys.rate(who, action, window)
+    try:
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, window_s * 2)
+            count, _ = await pipe.execute()
+    except (RedisError, OSError) as exc:
+        if fail_open:
+            return
+        raise Unavailable("rate limiting is unavailable; retry shortly") from exc
+    if int(count) > limit:
+        metrics.RATE_LIMITED.labels(action).inc()
+        retry = window_s - int(time.time()) % window_s
+        raise ApiError(429, f"too many {action} requests; retry in {retry}s", "rate_limited",
+                       {"limit": limit, "window_seconds": window_s},
+                       headers={"Retry-After": str(retry)})

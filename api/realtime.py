@@ -1,0 +1,116 @@
+"""Real-time delivery over WebSockets, across worker processes.
+
+Events live in each user's Redis stream (`rkeys.user_events`), written by whichever worker
+handled the send. A worker keeps one pub/sub subscription (`rkeys.EVENTS_CHANNEL`) whose
+messages only say "user X has new events"; the worker then wakes its local sockets of X,
+which read the stream from their last delivered id. So a socket on worker B gets a message
+sent through worker A, and a client that reconnects with `since=<last event id>` gets
+everything after it (at least once; event ids let it drop duplicates). Each socket also
+re-reads its stream at every heartbeat, so a lost pub/sub message delays, never loses.
+
+Close codes (documented in docs/inbox.md):
+  4001 unauthorized, 4003 origin not allowed, 4008 slow consumer (queue full; reconnect
+  with `since`), 1009 frame too large, 1008 client frame rate exceeded, 1011 server error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import defaultdict
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from api import rkeys
+
+log = logging.getLogger("socialgraph.realtime")
+
+CLOSE_UNAUTHORIZED = 4001
+CLOSE_ORIGIN = 4003
+CLOSE_SLOW_CONSUMER = 4008
+CLOSE_TOO_BIG = 1009
+CLOSE_POLICY = 1008
+READ_BATCH = 100
+
+
+class Hub:
+    """Per-process registry of open sockets, woken by the Redis pub/sub channel."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self.redis = redis
+        self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._listen())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def register(self, user: str) -> asyncio.Event:
+        event = asyncio.Event()
+        self._waiters[user].add(event)
+        return event
+
+    def unregister(self, user: str, event: asyncio.Event) -> None:
+        waiters = self._waiters.get(user)
+        if waiters is not None:
+            waiters.discard(event)
+            if not waiters:
+                del self._waiters[user]
+
+    @property
+    def connections(self) -> int:
+        return sum(len(w) for w in self._waiters.values())
+
+    def wake(self, user: str) -> None:
+        for event in self._waiters.get(user, ()):
+            event.set()
+
+    async def _listen(self) -> None:
+        while True:
+            pubsub = self.redis.pubsub()
+            try:
+                await pubsub.subscribe(rkeys.EVENTS_CHANNEL)
+                while True:
+                    msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
+                    if msg and msg.get("type") == "message":
+                        self.wake(str(msg["data"]))
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                log.warning("pub/sub listener lost Redis (%s); retrying", type(exc).__name__)
+                # Sockets still poll their streams at each heartbeat meanwhile.
+                for user in list(self._waiters):
+                    self.wake(user)
+                await asyncio.sleep(1.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+
+
+async def last_event_id(redis: aioredis.Redis, user: str) -> str:
+    entries = await redis.xrevrange(rkeys.user_events(user), "+", "-", count=1)
+    return str(entries[0][0]) if entries else "0-0"
+
+
+async def oldest_event_id(redis: aioredis.Redis, user: str) -> str | None:
+    entries = await redis.xrange(rkeys.user_events(user), "-", "+", count=1)
+    return str(entries[0][0]) if entries else None
+
+
+async def read_events(redis: aioredis.Redis, user: str, after: str) -> list[dict[str, Any]]:
+    entries = await redis.xrange(rkeys.user_events(user), f"({after}", "+", count=READ_BATCH)
+    out = []
+    for event_id, fields in entries:
+        payload = json.loads(fields["data"])
+        payload["event_id"] = event_id
+        out.append(payload)
+    return out

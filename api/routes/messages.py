@@ -1,0 +1,94 @@
+"""Direct messages: send (idempotent), conversations, history both ways, read state."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Response, status
+
+from api import ratelimit, services
+from api.deps import CurrentUser, Cursor, GraphDep, InboxDep, Limit, RedisDep, SettingsDep
+from api.schemas import (
+    ConversationItem,
+    IdempotencyKey,
+    MarkRead,
+    MessageCreate,
+    MessagePage,
+    MessagePublic,
+    Page,
+    ReadState,
+    StreamId,
+    UnreadTotal,
+    UserId,
+)
+from graph.cursor import decode_cursor, encode_cursor
+from graph.errors import Invalid
+
+router = APIRouter(tags=["messages"])
+Other = Annotated[UserId, Path(description="The other participant's user id")]
+
+
+@router.post("/messages", response_model=MessagePublic, status_code=status.HTTP_201_CREATED,
+             responses={200: {"model": MessagePublic, "description": "idempotent replay"},
+                        403: {"description": "recipient does not accept messages from you"},
+                        409: {"description": "idempotency key reused with another body"},
+                        429: {"description": "send rate exceeded"},
+                        503: {"description": "Redis unavailable"}})
+async def send(
+    body: MessageCreate, user: CurrentUser, graph: GraphDep, inbox: InboxDep, redis: RedisDep,
+    settings: SettingsDep, response: Response,
+    idempotency_key: Annotated[IdempotencyKey, Header(alias="Idempotency-Key")],
+) -> MessagePublic:
+    """Send a message. Retrying with the same `Idempotency-Key` and body returns the original
+    message (200) and creates nothing; keys are remembered for 25 hours."""
+    await ratelimit.hit(redis, user.id, "send", settings.send_rate_per_10s, 10, fail_open=False)
+    message, created = await services.send_message(graph, inbox, user.id, body.to, body.text,
+                                                   idempotency_key)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+        response.headers["Idempotent-Replayed"] = "true"
+    return MessagePublic(**message)
+
+
+@router.get("/conversations", response_model=Page[ConversationItem])
+async def conversations(user: CurrentUser, inbox: InboxDep, limit: Limit = 20,
+                        cursor: Cursor = None) -> Page[ConversationItem]:
+    """My conversations, most recent first, with the last message and my unread count."""
+    position: tuple[float, str] | None = None
+    if cursor:
+        score, conv = decode_cursor(cursor, 2)
+        if not isinstance(score, int | float) or not isinstance(conv, str):
+            raise Invalid("the cursor is malformed; restart from the first page")
+        position = (float(score), conv)
+    items, nxt = await inbox.conversations(user.id, limit, position)
+    return Page[ConversationItem](
+        items=[ConversationItem(**i) for i in items],
+        next_cursor=encode_cursor(*nxt) if nxt else None,
+    )
+
+
+@router.get("/conversations/{user_id}/messages", response_model=MessagePage)
+async def history(
+    user_id: Other, user: CurrentUser, inbox: InboxDep, limit: Limit = 20,
+    before: Annotated[StreamId | None, Query(description="Older than this id")] = None,
+    after: Annotated[StreamId | None, Query(description="Newer than this id")] = None,
+) -> MessagePage:
+    """History of my conversation with `user_id`, newest first; page with `before`/`after`."""
+    if before and after:
+        raise Invalid("give `before` or `after`, not both")
+    msgs, older, newer = await inbox.history(user.id, user_id, limit, before, after)
+    return MessagePage(items=[MessagePublic(**m.as_dict()) for m in msgs], older_cursor=older,
+                       newer_cursor=newer)
+
+
+@router.post("/conversations/{user_id}/read", response_model=ReadState)
+async def mark_read(user_id: Other, body: MarkRead, user: CurrentUser,
+                    inbox: InboxDep) -> ReadState:
+    """Mark my conversation with `user_id` read up to a message (never moves backwards)."""
+    return ReadState(read_up_to=await inbox.mark_read(user.id, user_id, body.up_to))
+
+
+@router.get("/messages/unread", response_model=UnreadTotal)
+async def unread(user: CurrentUser, inbox: InboxDep) -> dict[str, Any]:
+    """Total unread messages over my 500 most recent conversations."""
+    return {"total": await inbox.total_unread(user.id)}
