@@ -17,7 +17,17 @@ from api.observability import RequestContext
 from api.observability import router as metrics_router
 from api.redisconn import open_redis
 from api.realtime import Hub
-from api.routes import auth, friends, health, messages, posts, recommend, users, ws
+from api.routes import (
+    analytics,
+    auth,
+    friends,
+    health,
+    messages,
+    posts,
+    recommend,
+    users,
+    ws,
+)
 from graph.db import Graph, open_async_driver
 from graph.queries import catalog
 from graph.schema import migrate
@@ -65,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(metrics_router)
     v1 = APIRouter(prefix="/v1")
-    for module in (auth, users, friends, posts, recommend, messages, ws):
+    for module in (auth, users, friends, posts, recommend, messages, analytics, ws):
         v1.include_router(module.router)
     app.include_router(v1)
     return app

@@ -4,7 +4,7 @@ a client cannot set its own id, counts or roles)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -192,3 +192,33 @@ class ReadState(BaseModel):
 
 class UnreadTotal(BaseModel):
     total: int
+
+
+# ------------------------------------------------------------------ analytics
+
+
+class CatalogEntryPublic(BaseModel):
+    name: str
+    description: str
+    params: list[str]
+    returns: str
+    defaults: dict[str, Any] = {}
+
+
+class NamedQueryRun(Input):
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class AdhocQuery(Input):
+    query: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+    params: dict[str, Any] = Field(default_factory=dict)
+    timeout: float = Field(5.0, gt=0, le=30, description="Seconds; the server stops it after")
+    row_cap: int = Field(1000, ge=1, le=10_000)
+
+
+class QueryResult(BaseModel):
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    truncated: bool
+    elapsed_ms: float
+    notifications: list[str] = []

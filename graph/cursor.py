@@ -18,6 +18,7 @@ import base64
 import binascii
 import json
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +29,7 @@ Scalar = str | int | float | bool | None
 # Far above any real key (a tag, a score, an ISO date, an id), small enough that a
 # hostile query string cannot make the server decode megabytes.
 MAX_CURSOR_CHARS = 1024
+_ALPHABET = re.compile(r"[A-Za-z0-9_-]+")
 MALFORMED = "the cursor is malformed; restart from the first page"
 
 
@@ -51,6 +53,8 @@ def decode(cursor: str) -> tuple[Scalar, ...]:
     """Decode a cursor made by `encode`; raise `Invalid` on anything else."""
     if not cursor or len(cursor) > MAX_CURSOR_CHARS:
         raise Invalid(MALFORMED, {"cursor": "bad length"})
+    if not _ALPHABET.fullmatch(cursor):  # unpadded urlsafe base64 only
+        raise Invalid(MALFORMED, {"cursor": "not a cursor"})
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         raw = base64.b64decode(padded, altchars=b"-_", validate=True)

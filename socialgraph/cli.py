@@ -119,6 +119,33 @@ def db_migrate() -> None:
     console.print(f"Schema up to date: {len(applied)} statements applied idempotently.")
 
 
+@app.command("grant-role")
+def grant_role(
+    handle: str = typer.Argument(..., help="User handle"),
+    role: str = typer.Argument(..., help="Role to add, e.g. analyst"),
+    revoke: bool = typer.Option(False, "--revoke", help="Remove the role instead"),
+) -> None:
+    """Give a user a role (or take it away). Roles cannot be set through the API."""
+    from graph.db import Neo4jConnectError, open_sync_driver
+    from graph.queries import q
+
+    s = _settings()
+    try:
+        driver = open_sync_driver(s)
+    except Neo4jConnectError as exc:
+        fail(str(exc))
+    with driver:
+        recs, _, _ = driver.execute_query(q("users.credentials_by_handle").text, handle=handle,
+                                          database_=s.neo4j_database)
+        if not recs:
+            fail(f"no user with handle {handle!r}")
+        roles = set(recs[0]["roles"])
+        roles = roles - {role} if revoke else roles | {role}
+        driver.execute_query(q("users.set_roles").text, handle=handle, roles=sorted(roles),
+                             database_=s.neo4j_database)
+    console.print(f"{handle}: roles = {sorted(roles)}")
+
+
 # ------------------------------------------------------------------ serve
 
 

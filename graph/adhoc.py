@@ -1,0 +1,332 @@
+"""Run analysts' Cypher safely: read-only, time-bounded, row-capped, on one database.
+
+Ad-hoc query text is user-supplied by design (the analyst role exists to ask the
+graph new questions), so it cannot come from the catalog. What keeps it harmless:
+
+1. **The read transaction is the guard.** Every query runs in an explicit
+   transaction of a session opened with `default_access_mode=READ` on the configured
+   database. Neo4j refuses any write in it (CREATE, MERGE, SET, REMOVE, DELETE,
+   schema commands, write procedures such as `db.createLabel`) with
+   `Neo.ClientError.Statement.AccessMode`. The transaction is always rolled back,
+   never committed.
+2. **A server-side timeout** (`begin_transaction(timeout=...)`): Neo4j terminates the
+   transaction when it runs longer, and a client-side backstop a little later covers
+   a server that stops answering. An explicit transaction (not `execute_read`) means
+   the driver never retries an expensive analyst query by itself.
+3. **A row cap**: at most `row_cap + 1` records are pulled; the extra one only tells
+   the caller `truncated=True`.
+4. **A plan check** for the few things a read transaction still allows. Before
+   running, the text is EXPLAINed (planned, not executed) in the same transaction and
+   the plan is rejected when it uses another database (admin commands run against
+   `system`), `LOAD CSV` (makes the server read files and URLs), `SHOW`/`TERMINATE
+   TRANSACTIONS`, `SHOW SETTINGS`, or a DBMS-mode procedure (`dbms.killConnection`,
+   `db.clearQueryCaches`, `dbms.listConfig`, ...; the set is read from `SHOW PROCEDURES`)
+   or a read procedure with side effects (`db.stats.*`, `db.resample*`,
+   `db.prepareForReplanning`).
+   The server parses the text, so backticks, comments or odd spacing cannot hide a call.
+5. **A text check** that refuses, without a round trip, obviously administrative
+   commands (GRANT, CREATE DATABASE, SHOW USERS, USE ...) and any mention of
+   `password_hash`. `graph.serialize` also strips and redacts password hashes from
+   results; see the limitation below.
+
+Every refusal, syntax error and timeout raises `graph.errors.QueryRejected` with
+Neo4j's message and, in `details`, `neo4j_code` (or `reason` for our own checks).
+
+Limitation: Community Edition has no property-level security, so a determined
+analyst can still read a property whose name is computed at run time (`u[$key]`).
+Hashes are Argon2id, and the serializer redacts anything shaped like one, but only
+accounts trusted with read access to the whole graph should hold the analyst role.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, LiteralString, cast
+
+import neo4j
+from neo4j import AsyncTransaction
+from neo4j.exceptions import (
+    ClientError,
+    DriverError,
+    Neo4jError,
+    ServiceUnavailable,
+    SessionExpired,
+)
+
+from graph import serialize
+from graph.db import Graph, map_neo4j_error
+from graph.errors import QueryRejected, Unavailable
+
+DEFAULT_TIMEOUT = 5.0
+DEFAULT_ROW_CAP = 1000
+# Client-side backstop beyond the server timeout, for a server that stops answering.
+_BACKSTOP_GRACE = 10.0
+MAX_QUERY_CHARS = 100_000
+
+# Plan operators a read transaction allows but analysts must not run.
+DENIED_OPERATORS: Mapping[str, str] = {
+    "LoadCSV": "LOAD CSV makes the database server read files or URLs",
+    "ShowTransactions": "SHOW TRANSACTIONS exposes other sessions' queries",
+    "TerminateTransactions": "TERMINATE TRANSACTIONS stops other sessions' work",
+    "ShowSettings": "SHOW SETTINGS exposes server configuration",
+    "AdministrationCommand": "administration commands are not available to ad-hoc queries",
+}
+# DBMS-mode procedures that only describe the server.
+ALLOWED_DBMS_PROCEDURES = frozenset({"dbms.components"})
+# READ-mode procedures with side effects: query statistics collection (would expose
+# other sessions' query text), index resampling and replanning (server work).
+DENIED_PROCEDURE_PREFIXES = ("db.stats.", "db.resample", "db.prepareForReplanning")
+
+_LEADING_NOISE_RE = re.compile(r"\A(?:\s+|//[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.S)
+_MODE_RE = re.compile(r"(EXPLAIN|PROFILE)\b", re.I)
+_ADMIN_RE = re.compile(
+    r"""(?:
+        (?:GRANT|DENY|REVOKE|ALTER|START|STOP|ENABLE|DEALLOCATE|REALLOCATE|RENAME
+           |TERMINATE|USE|DRYRUN)\b
+      | (?:CREATE|DROP)\s+(?:OR\s+REPLACE\s+)?(?:COMPOSITE\s+)?
+           (?:DATABASE|ALIAS|USER|ROLE|SERVER)\b
+      | SHOW\s+(?:USERS?|ROLES?|POPULATED|PRIVILEGES?|SUPPORTED|DATABASES?|HOME|DEFAULT
+           |ALIAS(?:ES)?|SERVERS?|TRANSACTIONS?|SETTINGS?|CURRENT)\b
+    )""",
+    re.I | re.X,
+)
+_SECRET_RE = re.compile(r"password_hash", re.I)
+
+_SHOW_DBMS_PROCEDURES: LiteralString = (
+    "SHOW PROCEDURES YIELD name, mode WHERE mode = 'DBMS' RETURN collect(name) AS names"
+)
+_dbms_procedures: dict[str, frozenset[str]] = {}
+
+
+def analyst_text(text: str) -> LiteralString:
+    """The one place analyst text becomes query text.
+
+    Cast: analyst text is the product here; the read-only transaction is the guard.
+    (mypy treats LiteralString as str and calls the cast redundant; pyright does not.)
+    """
+    return cast(LiteralString, text)  # type: ignore[redundant-cast, unused-ignore]
+
+
+@dataclass(frozen=True)
+class AdhocResult:
+    """Rows of a read query, JSON-safe (see `graph.serialize`), keyed by column."""
+
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    truncated: bool
+    elapsed_ms: float
+    notifications: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _body(text: str) -> tuple[str, str]:
+    """Split `text` into its leading comments/whitespace and the statement itself."""
+    m = _LEADING_NOISE_RE.match(text)
+    end = m.end() if m else 0
+    return text[:end], text[end:]
+
+
+def precheck(text: str) -> None:
+    """Refuse obviously administrative or secret-reading text before contacting Neo4j."""
+    if not text.strip():
+        raise QueryRejected("the query is empty", {"reason": "empty"})
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryRejected(
+            f"the query is longer than {MAX_QUERY_CHARS} characters", {"reason": "too_long"}
+        )
+    _, body = _body(text)
+    mode = _MODE_RE.match(body)
+    if mode:
+        _, body = _body(body[mode.end() :])
+    if _ADMIN_RE.match(body):
+        raise QueryRejected(
+            "administrative commands (users, roles, privileges, databases, transactions, "
+            "settings, USE) are not available to ad-hoc queries",
+            {"reason": "administrative"},
+        )
+    if _SECRET_RE.search(text):
+        raise QueryRejected(
+            "password hashes are not readable through ad-hoc queries", {"reason": "secret"}
+        )
+
+
+def explain_text(text: str) -> tuple[str, bool]:
+    """The EXPLAIN form of `text` for the plan check, and whether `text` is itself an EXPLAIN."""
+    lead, body = _body(text)
+    mode = _MODE_RE.match(body)
+    if mode is None:
+        return "EXPLAIN " + text, False
+    if mode.group(1).upper() == "EXPLAIN":
+        return text, True
+    return lead + "EXPLAIN" + body[mode.end() :], False
+
+
+def _operators(plan: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(operator, database, details) for every operator of a plan tree."""
+    out: list[tuple[str, str, str]] = []
+    stack = [plan]
+    while stack:
+        node = stack.pop()
+        op, _, db = str(node.get("operatorType", "")).partition("@")
+        details = str((node.get("args") or {}).get("Details") or "")
+        out.append((op, db, details))
+        stack.extend(node.get("children") or [])
+    return out
+
+
+async def _dbms_procedure_names(tx: AsyncTransaction, database: str) -> frozenset[str]:
+    names = _dbms_procedures.get(database)
+    if names is None:
+        record = await (await tx.run(_SHOW_DBMS_PROCEDURES)).single()
+        names = frozenset(record["names"] if record else ())
+        _dbms_procedures[database] = names
+    return names
+
+
+async def _check_plan(
+    tx: AsyncTransaction, text: str, params: Mapping[str, Any], database: str
+) -> list[str]:
+    """EXPLAIN `text` (never executes it), refuse what a read transaction allows but we
+    don't, and return the server's warnings (unknown labels, cartesian products...)."""
+    explain, _ = explain_text(text)
+    summary = await (await tx.run(analyst_text(explain), dict(params))).consume()
+    notes = [
+        s.status_description
+        for s in summary.gql_status_objects
+        if s.is_notification and s.status_description
+    ]
+    plan = summary.plan
+    if not plan:
+        return notes
+    for op, db, details in _operators(plan):
+        if db and db != database:
+            raise QueryRejected(
+                f"the query runs against database {db!r}; ad-hoc queries run against "
+                f"{database!r} only (administrative commands are not available)",
+                {"reason": "database", "database": db},
+            )
+        if op in DENIED_OPERATORS:
+            raise QueryRejected(DENIED_OPERATORS[op], {"reason": "operator", "operator": op})
+        if op == "ProcedureCall":
+            name = details.split("(", 1)[0].strip()
+            if name in ALLOWED_DBMS_PROCEDURES:
+                continue
+            if name.startswith(DENIED_PROCEDURE_PREFIXES) or name in await _dbms_procedure_names(
+                tx, database
+            ):
+                raise QueryRejected(
+                    f"procedure {name} acts on the server, not the graph; it is not "
+                    "available to ad-hoc queries",
+                    {"reason": "procedure", "procedure": name},
+                )
+    return notes
+
+
+def _is_timeout(exc: Neo4jError) -> bool:
+    code = exc.code or ""
+    return "TransactionTimedOut" in code or code.endswith("Transaction.Terminated")
+
+
+def rejected(exc: Exception, timeout: float) -> Exception:
+    """Translate a driver error from an analyst query into a data-layer error."""
+    if isinstance(exc, Neo4jError):
+        code = exc.code or ""
+        message = exc.message or str(exc)
+        if _is_timeout(exc):
+            return QueryRejected(
+                f"the query exceeded its {timeout:g} s timeout and Neo4j terminated it ({message})",
+                {"neo4j_code": code, "reason": "timeout"},
+            )
+        if isinstance(exc, ClientError) or code.startswith("Neo.DatabaseError.Statement."):
+            return QueryRejected(message, {"neo4j_code": code})
+        return map_neo4j_error(exc)
+    if isinstance(exc, ServiceUnavailable | SessionExpired | OSError):
+        return Unavailable("the graph database is unavailable; retry shortly")
+    if isinstance(exc, DriverError | TypeError | ValueError):
+        # e.g. a parameter value the driver cannot send
+        return QueryRejected(f"the query could not be sent: {exc}", {"reason": "driver"})
+    return exc
+
+
+async def run_read(
+    graph: Graph,
+    text: LiteralString,
+    params: Mapping[str, Any],
+    *,
+    timeout: float,  # noqa: ASYNC109 - Neo4j's transaction timeout, enforced by the server
+    row_cap: int,
+    check: bool,
+) -> AdhocResult:
+    """Run one query in a rolled-back READ transaction on `graph.database`.
+
+    `check=True` adds the EXPLAIN plan check (ad-hoc text); catalog queries skip it.
+    """
+    if timeout <= 0:
+        raise QueryRejected("timeout must be positive", {"reason": "timeout"})
+    if row_cap < 0:
+        raise QueryRejected("row_cap must not be negative", {"reason": "row_cap"})
+    started = time.perf_counter()
+
+    async def work() -> tuple[list[str], list[dict[str, Any]], bool, list[str]]:
+        async with graph.driver.session(
+            database=graph.database,
+            default_access_mode=neo4j.READ_ACCESS,
+            fetch_size=max(1, min(row_cap + 1, 1000)),
+        ) as session:
+            tx = await session.begin_transaction(
+                timeout=timeout, metadata={"app": "socialgraph", "kind": "analyst"}
+            )
+            try:
+                notes = await _check_plan(tx, text, params, graph.database) if check else []
+                result = await tx.run(text, dict(params))
+                columns = list(result.keys())
+                records = await result.fetch(row_cap + 1)
+                rows = [serialize.record(columns, r.values()) for r in records[:row_cap]]
+                return columns, rows, len(records) > row_cap, notes
+            finally:
+                # Never commit: a read transaction has nothing to keep, and rolling back
+                # is the last word should anything have slipped through.
+                try:
+                    await tx.close()
+                except (Neo4jError, DriverError, OSError):
+                    pass
+
+    try:
+        async with asyncio.timeout(timeout + _BACKSTOP_GRACE):
+            columns, rows, truncated, notes = await work()
+    except TimeoutError as exc:
+        raise QueryRejected(
+            f"the query exceeded its {timeout:g} s timeout and the server did not stop it; "
+            "the connection was dropped",
+            {"reason": "timeout"},
+        ) from exc
+    except (Neo4jError, DriverError, OSError, TypeError, ValueError) as exc:
+        raise rejected(exc, timeout) from exc
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+    return AdhocResult(columns, rows, truncated, elapsed_ms, notes)
+
+
+async def run_adhoc(
+    graph: Graph,
+    text: str,
+    params: dict[str, Any] | None = None,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - server-side transaction timeout
+    row_cap: int = DEFAULT_ROW_CAP,
+) -> AdhocResult:
+    """Run analyst Cypher read-only with a server timeout and a row cap.
+
+    `params` go to Neo4j as parameters, never into the text. Raises `QueryRejected`
+    (writes, administrative commands, LOAD CSV, syntax errors, timeouts) and
+    `Unavailable`; never changes the graph.
+    """
+    precheck(text)
+    return await run_read(
+        graph, analyst_text(text), params or {}, timeout=timeout, row_cap=row_cap, check=True
+    )
