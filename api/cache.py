@@ -45,7 +45,8 @@ BREAKER_S = 1.0
 
 class Cache:
     def __init__(self, redis: aioredis.Redis) -> None:
-        self.redis = redis
+        # redis-py's annotations ignore decode_responses=True; every reply here is str.
+        self.redis: Any = redis
         self._inflight: dict[str, asyncio.Future[Any]] = {}
         self._down_until = 0.0
         self._needs_global_bump = False
@@ -91,9 +92,9 @@ class Cache:
         version_keys = [GLOBAL, *versions]
         optional_keys = list(optional)
         try:
-            values = await self.redis.mget([*version_keys, *optional_keys])
+            values: list[str | None] = await self.redis.mget([*version_keys, *optional_keys])
             fixed = values[: len(version_keys)]
-            seen = dict(zip(optional_keys, values[len(version_keys):], strict=True))
+            seen = dict(zip(optional_keys, values[len(version_keys) :], strict=True))
             key = rkeys.cached(kind, *parts, "v" + ".".join(v or "0" for v in fixed))
             raw = await self.redis.get(key)
             if raw is not None:
@@ -133,8 +134,14 @@ class Cache:
         finally:
             self._inflight.pop(key, None)
 
-    async def _fill(self, key: str, computed: Callable[[], Awaitable[T]], ttl: float,
-                    encode: Callable[[T], str], decode: Callable[[str], T]) -> T:
+    async def _fill(
+        self,
+        key: str,
+        computed: Callable[[], Awaitable[T]],
+        ttl: float,
+        encode: Callable[[T], str],
+        decode: Callable[[str], T],
+    ) -> T:
         lock = rkeys.lock(key)
         try:
             holder = bool(await self.redis.set(lock, "1", nx=True, px=LOCK_MS))
@@ -151,7 +158,7 @@ class Cache:
                     self._tripped(exc)
                     break
                 if raw is not None:
-                    return decode(raw)
+                    return decode(str(raw))
             return await computed()  # the holder vanished or Redis failed: compute ourselves
         try:
             value = await computed()

@@ -89,8 +89,13 @@ def error_response(
 def _jsonable_errors(errors: Any) -> list[dict[str, Any]]:
     out = []
     for e in errors:
-        out.append({"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")),
-                    "type": str(e.get("type", ""))})
+        out.append(
+            {
+                "loc": list(e.get("loc", ())),
+                "msg": str(e.get("msg", "")),
+                "type": str(e.get("type", "")),
+            }
+        )
     return out
 
 
@@ -108,15 +113,18 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(
-            422, "validation_error", "the request is invalid; see details.errors",
+            422,
+            "validation_error",
+            "the request is invalid; see details.errors",
             {"errors": _jsonable_errors(exc.errors())},
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = CODE_BY_STATUS.get(exc.status_code, "error")
-        return error_response(exc.status_code, code, str(exc.detail),
-                              headers=getattr(exc, "headers", None))
+        return error_response(
+            exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

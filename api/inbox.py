@@ -109,28 +109,44 @@ class Message:
     sent_at_ms: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "conversation_id": self.conversation_id, "from_id": self.from_id,
-                "to_id": self.to_id, "text": self.text, "sent_at_ms": self.sent_at_ms}
+        return {
+            "id": self.id,
+            "conversation_id": self.conversation_id,
+            "from_id": self.from_id,
+            "to_id": self.to_id,
+            "text": self.text,
+            "sent_at_ms": self.sent_at_ms,
+        }
 
 
 def _message(conv: str, stream_id: str, fields: dict[str, str]) -> Message:
-    return Message(id=stream_id, conversation_id=conv, from_id=fields["from"],
-                   to_id=fields["to"], text=fields["text"], sent_at_ms=int(fields["ts"]))
+    return Message(
+        id=stream_id,
+        conversation_id=conv,
+        from_id=fields["from"],
+        to_id=fields["to"],
+        text=fields["text"],
+        sent_at_ms=int(fields["ts"]),
+    )
 
 
 def _unavailable(exc: Exception) -> Unavailable:
-    return Unavailable("messaging is temporarily unavailable; retry shortly",
-                       {"cause": type(exc).__name__})
+    return Unavailable(
+        "messaging is temporarily unavailable; retry shortly", {"cause": type(exc).__name__}
+    )
 
 
 class Inbox:
     def __init__(self, redis: aioredis.Redis) -> None:
-        self.redis = redis
+        # redis-py's annotations ignore decode_responses=True; every reply here is str.
+        self.redis: Any = redis
         self._send = redis.register_script(SEND)
         self._deliver = redis.register_script(DELIVER)
         self._mark = redis.register_script(MARK_READ)
 
-    async def send(self, sender: str, recipient: str, text: str, idem_key: str) -> tuple[Message, bool]:
+    async def send(
+        self, sender: str, recipient: str, text: str, idem_key: str
+    ) -> tuple[Message, bool]:
         """Returns (message, created). Raise Conflict when the key was used with another body."""
         conv = rkeys.conversation_id(sender, recipient)
         body_hash = hashlib.sha256(json.dumps([recipient, text]).encode()).hexdigest()[:32]
@@ -149,24 +165,36 @@ class Inbox:
                 message = Message(msg_id, conv, sender, recipient, text, now_ms)
             event = json.dumps({"type": "message", "message": message.as_dict()})
             await self._deliver(
-                keys=[rkeys.user_convs(recipient), rkeys.user_incoming(recipient, conv),
-                      rkeys.user_events(recipient)],
-                args=[conv, message.id, id_score(message.id), message.sent_at_ms, event,
-                      EVENTS_MAXLEN],
+                keys=[
+                    rkeys.user_convs(recipient),
+                    rkeys.user_incoming(recipient, conv),
+                    rkeys.user_events(recipient),
+                ],
+                args=[
+                    conv,
+                    message.id,
+                    id_score(message.id),
+                    message.sent_at_ms,
+                    event,
+                    EVENTS_MAXLEN,
+                ],
             )
             await self.redis.zadd(rkeys.user_convs(sender), {conv: message.sent_at_ms}, gt=True)
             await self.redis.publish(rkeys.EVENTS_CHANNEL, recipient)
         except ResponseError as exc:
             if "IDEM_MISMATCH" in str(exc):
-                raise Conflict("this Idempotency-Key was already used for a different message",
-                               {"idempotency_key": idem_key}) from exc
+                raise Conflict(
+                    "this Idempotency-Key was already used for a different message",
+                    {"idempotency_key": idem_key},
+                ) from exc
             raise _unavailable(exc) from exc
         except (RedisError, OSError) as exc:
             raise _unavailable(exc) from exc
         return message, bool(created)
 
-    async def history(self, me: str, other: str, limit: int, before: str | None,
-                      after: str | None) -> tuple[list[Message], str | None, str | None]:
+    async def history(
+        self, me: str, other: str, limit: int, before: str | None, after: str | None
+    ) -> tuple[list[Message], str | None, str | None]:
         """Newest first by default; `before` pages to older, `after` to newer messages.
         Returns (messages newest-first, cursor for older, cursor for newer)."""
         conv = rkeys.conversation_id(me, other)
@@ -186,41 +214,50 @@ class Inbox:
             raise _unavailable(exc) from exc
         more_older = len(raw) > limit
         msgs = [_message(conv, i, f) for i, f in raw[:limit]]
-        older = msgs[-1].id if msgs and more_older else None
-        newer = msgs[0].id if msgs and before is not None else None
-        return msgs, older, newer
+        older_page = msgs[-1].id if msgs and more_older else None
+        newer_page = msgs[0].id if msgs and before is not None else None
+        return msgs, older_page, newer_page
 
-    async def conversations(self, me: str, limit: int,
-                            cursor: tuple[float, str] | None) -> tuple[list[dict[str, Any]],
-                                                                        tuple[float, str] | None]:
+    async def conversations(
+        self, me: str, limit: int, cursor: tuple[float, str] | None
+    ) -> tuple[list[dict[str, Any]], tuple[float, str] | None]:
         """Conversation list, most recent first, with the last message and my unread count."""
         key = rkeys.user_convs(me)
         try:
             top = "+inf" if cursor is None else cursor[0]
-            raw = await self.redis.zrange(key, top, "-inf", byscore=True, desc=True,
-                                          offset=0, num=limit + 50, withscores=True)
+            raw = await self.redis.zrange(
+                key, top, "-inf", byscore=True, desc=True, offset=0, num=limit + 50, withscores=True
+            )
             if cursor is not None:
-                raw = [(m, s) for m, s in raw if s < cursor[0] or (s == cursor[0] and m < cursor[1])]
+                raw = [
+                    (m, s) for m, s in raw if s < cursor[0] or (s == cursor[0] and m < cursor[1])
+                ]
             page = raw[: limit + 1]
             items = page[:limit]
-            reads = await self.redis.hmget(rkeys.user_read(me), [m for m, _ in items]) if items else []
+            reads = (
+                await self.redis.hmget(rkeys.user_read(me), [m for m, _ in items]) if items else []
+            )
             out: list[dict[str, Any]] = []
             for (conv, score), read_ptr in zip(items, reads, strict=True):
                 last = await self.redis.xrevrange(rkeys.conv_stream(conv), "+", "-", count=1)
                 floor = f"({id_score(read_ptr)}" if read_ptr else "-inf"
                 unread = await self.redis.zcount(rkeys.user_incoming(me, conv), floor, "+inf")
                 lo, hi = conv.split("|")
-                out.append({
-                    "conversation_id": conv,
-                    "with_user_id": hi if lo == me else lo,
-                    "last_message": _message(conv, *last[0]).as_dict() if last else None,
-                    "unread": int(unread),
-                    "last_activity_ms": int(score),
-                    "read_up_to": read_ptr,
-                })
+                out.append(
+                    {
+                        "conversation_id": conv,
+                        "with_user_id": hi if lo == me else lo,
+                        "last_message": (
+                            _message(conv, str(last[0][0]), last[0][1]).as_dict() if last else None
+                        ),
+                        "unread": int(unread),
+                        "last_activity_ms": int(score),
+                        "read_up_to": read_ptr,
+                    }
+                )
         except (RedisError, OSError) as exc:
             raise _unavailable(exc) from exc
-        nxt = (float(items[-1][1]), items[-1][0]) if len(page) > limit else None
+        nxt = (float(items[-1][1]), str(items[-1][0])) if len(page) > limit else None
         return out, nxt
 
     async def mark_read(self, me: str, other: str, up_to: str) -> str:
@@ -238,15 +275,19 @@ class Inbox:
 
     async def total_unread(self, me: str) -> int:
         try:
-            convs = await self.redis.zrange(rkeys.user_convs(me), 0, TOTAL_UNREAD_SCAN - 1,
-                                            desc=True)
+            convs: list[str] = await self.redis.zrange(
+                rkeys.user_convs(me), 0, TOTAL_UNREAD_SCAN - 1, desc=True
+            )
             if not convs:
                 return 0
             reads = await self.redis.hmget(rkeys.user_read(me), convs)
             async with self.redis.pipeline(transaction=False) as pipe:
                 for conv, ptr in zip(convs, reads, strict=True):
-                    pipe.zcount(rkeys.user_incoming(me, conv),
-                                f"({id_score(ptr)}" if ptr else "-inf", "+inf")
+                    pipe.zcount(
+                        rkeys.user_incoming(me, conv),
+                        f"({id_score(ptr)}" if ptr else "-inf",
+                        "+inf",
+                    )
                 counts = await pipe.execute()
             return int(sum(counts))
         except (RedisError, OSError) as exc:
@@ -255,8 +296,12 @@ class Inbox:
     async def push_event(self, user: str, event: dict[str, Any]) -> None:
         """Best-effort real-time event that is not a message (friend requests)."""
         try:
-            await self.redis.xadd(rkeys.user_events(user), {"data": json.dumps(event, default=str)},
-                                  maxlen=EVENTS_MAXLEN, approximate=True)
+            await self.redis.xadd(
+                rkeys.user_events(user),
+                {"data": json.dumps(event, default=str)},
+                maxlen=EVENTS_MAXLEN,
+                approximate=True,
+            )
             await self.redis.publish(rkeys.EVENTS_CHANNEL, user)
         except (RedisError, OSError):
             pass  # the request/acceptance itself is in Neo4j; the REST lists show it
@@ -265,9 +310,13 @@ class Inbox:
         """On account deletion: the user's own index, pointers and events (not the other
         party's copy of shared conversations)."""
         try:
-            convs = await self.redis.zrange(rkeys.user_convs(user), 0, -1)
-            keys = [rkeys.user_convs(user), rkeys.user_read(user), rkeys.user_events(user),
-                    *(rkeys.user_incoming(user, c) for c in convs)]
+            convs: list[str] = await self.redis.zrange(rkeys.user_convs(user), 0, -1)
+            keys = [
+                rkeys.user_convs(user),
+                rkeys.user_read(user),
+                rkeys.user_events(user),
+                *(rkeys.user_incoming(user, c) for c in convs),
+            ]
             await self.redis.delete(*keys)
         except (RedisError, OSError):
             pass

@@ -15,8 +15,8 @@ from api.inbox import Inbox
 from api.middleware import BodySizeLimit
 from api.observability import RequestContext
 from api.observability import router as metrics_router
-from api.redisconn import open_redis
 from api.realtime import Hub
+from api.redisconn import open_redis
 from api.routes import (
     analytics,
     auth,

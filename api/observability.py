@@ -48,8 +48,7 @@ class RequestContext:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"],
-                                      (b"x-request-id", request_id.encode())]
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
         try:
@@ -60,7 +59,15 @@ class RequestContext:
             template = getattr(route, "path", None) or "unmatched"
             metrics.REQUEST_LATENCY.labels(scope["method"], template, str(status)).observe(elapsed)
             if access_log.isEnabledFor(logging.INFO):
-                access_log.info(json.dumps({
-                    "request_id": request_id, "method": scope["method"], "route": template,
-                    "path": scope["path"], "status": status, "ms": round(elapsed * 1000, 2),
-                }))
+                access_log.info(
+                    json.dumps(
+                        {
+                            "request_id": request_id,
+                            "method": scope["method"],
+                            "route": template,
+                            "path": scope["path"],
+                            "status": status,
+                            "ms": round(elapsed * 1000, 2),
+                        }
+                    )
+                )

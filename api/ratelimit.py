@@ -17,8 +17,9 @@ from api.errors import ApiError
 from graph.errors import Unavailable
 
 
-async def hit(redis: aioredis.Redis, who: str, action: str, limit: int, window_s: int,
-              fail_open: bool) -> None:
+async def hit(
+    redis: aioredis.Redis, who: str, action: str, limit: int, window_s: int, fail_open: bool
+) -> None:
     window = int(time.time()) // window_s
     key = rkeys.rate(who, action, window)
     try:
@@ -33,6 +34,10 @@ async def hit(redis: aioredis.Redis, who: str, action: str, limit: int, window_s
     if int(count) > limit:
         metrics.RATE_LIMITED.labels(action).inc()
         retry = window_s - int(time.time()) % window_s
-        raise ApiError(429, f"too many {action} requests; retry in {retry}s", "rate_limited",
-                       {"limit": limit, "window_seconds": window_s},
-                       headers={"Retry-After": str(retry)})
+        raise ApiError(
+            429,
+            f"too many {action} requests; retry in {retry}s",
+            "rate_limited",
+            {"limit": limit, "window_seconds": window_s},
+            headers={"Retry-After": str(retry)},
+        )

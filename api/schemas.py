@@ -16,8 +16,9 @@ Password = Annotated[str, StringConstraints(min_length=10, max_length=128)]
 DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=60, strip_whitespace=True)]
 Bio = Annotated[str, StringConstraints(max_length=280)]
 PostText = Annotated[str, StringConstraints(min_length=1, max_length=5000, strip_whitespace=True)]
-CommentText = Annotated[str, StringConstraints(min_length=1, max_length=2000,
-                                               strip_whitespace=True)]
+CommentText = Annotated[
+    str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)
+]
 WhoCanMessage = Literal["friends", "everyone", "nobody"]
 
 
@@ -73,7 +74,7 @@ class UserPrivate(UserRef):
 
 class Token(BaseModel):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type
     expires_in: int
     refresh_token: str
     refresh_expires_in: int

@@ -21,8 +21,9 @@ ALGORITHM = "HS256"  # pinned: decode() accepts nothing else, so alg=none and RS
 TokenType = Literal["access", "refresh"]
 
 # OWASP Password Storage Cheat Sheet: Argon2id, m=19 MiB, t=2, p=1.
-hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, hash_len=32,
-                        salt_len=16, type=Type.ID)
+hasher = PasswordHasher(
+    time_cost=2, memory_cost=19 * 1024, parallelism=1, hash_len=32, salt_len=16, type=Type.ID
+)
 # Verified against when the handle does not exist, so timing does not reveal which handles exist.
 _DUMMY_HASH = hasher.hash("not-a-real-password-for-timing")
 
@@ -52,11 +53,21 @@ class Claims:
 
 def issue(settings: Settings, user_id: str, version: int, typ: TokenType) -> tuple[str, int]:
     now = int(time.time())
-    ttl = (settings.access_token_minutes * 60 if typ == "access"
-           else settings.refresh_token_days * 86400)
+    ttl = (
+        settings.access_token_minutes * 60
+        if typ == "access"
+        else settings.refresh_token_days * 86400
+    )
     payload: dict[str, Any] = {
-        "sub": user_id, "ver": version, "typ": typ, "iat": now, "nbf": now, "exp": now + ttl,
-        "iss": settings.jwt_issuer, "aud": settings.jwt_audience, "jti": uuid.uuid4().hex,
+        "sub": user_id,
+        "ver": version,
+        "typ": typ,
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "jti": uuid.uuid4().hex,
     }
     return jwt.encode(payload, settings.jwt_secret, algorithm=ALGORITHM), ttl
 
@@ -64,8 +75,12 @@ def issue(settings: Settings, user_id: str, version: int, typ: TokenType) -> tup
 def decode(settings: Settings, token: str, expected: TokenType) -> Claims:
     try:
         payload = jwt.decode(
-            token, settings.jwt_secret, algorithms=[ALGORITHM],
-            audience=settings.jwt_audience, issuer=settings.jwt_issuer, leeway=5,
+            token,
+            settings.jwt_secret,
+            algorithms=[ALGORITHM],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            leeway=5,
             options={"require": ["exp", "iat", "iss", "aud", "sub"]},
         )
     except jwt.ExpiredSignatureError as exc:

@@ -36,14 +36,19 @@ async def profile(graph: Graph, cache: Cache, viewer: str, user_id: str) -> dict
             raise
 
     return await cache.get_or_compute(
-        "prof", [viewer, user_id],
+        "prof",
+        [viewer, user_id],
         [rkeys.version("prof", viewer), rkeys.version("prof", user_id)],
-        compute, ttl=PROFILE_TTL, dump=lambda v: v, load=lambda v: dict(v),
+        compute,
+        ttl=PROFILE_TTL,
+        dump=lambda v: v,
+        load=lambda v: dict(v),
     )
 
 
-async def update_profile(graph: Graph, cache: Cache, user: str,
-                         changes: dict[str, Any]) -> dict[str, Any]:
+async def update_profile(
+    graph: Graph, cache: Cache, user: str, changes: dict[str, Any]
+) -> dict[str, Any]:
     result = await users.update(graph, user, changes)
     await invalidate.profile_changed(cache, user)
     return result
@@ -58,8 +63,9 @@ async def delete_account(graph: Graph, cache: Cache, inbox: Inbox, user: str) ->
 # ------------------------------------------------------------------ friends
 
 
-async def send_request(graph: Graph, cache: Cache, inbox: Inbox, me: str,
-                       other: str) -> friends.RequestOutcome:
+async def send_request(
+    graph: Graph, cache: Cache, inbox: Inbox, me: str, other: str
+) -> friends.RequestOutcome:
     outcome = await friends.send_request(graph, me, other)
     if outcome == "accepted":
         await invalidate.friendship_changed(cache, graph, me, other)
@@ -147,8 +153,9 @@ async def comment(graph: Graph, cache: Cache, me: str, post_id: str, text: str) 
     return result
 
 
-async def delete_comment(graph: Graph, cache: Cache, me: str, post_id: str,
-                         comment_id: str) -> None:
+async def delete_comment(
+    graph: Graph, cache: Cache, me: str, post_id: str, comment_id: str
+) -> None:
     audience, overflow = await invalidate.post_audience(graph, post_id)
     await posts.delete_comment(graph, me, post_id, comment_id)
     await invalidate.post_audience_changed(cache, audience, overflow)
@@ -157,8 +164,14 @@ async def delete_comment(graph: Graph, cache: Cache, me: str, post_id: str,
 # ------------------------------------------------------------------ recommendations
 
 
-async def suggestions(graph: Graph, cache: Cache, me: str, algorithm: recommend.Algorithm,
-                      limit: int, cursor: str | None) -> recommend.SuggestionPage:
+async def suggestions(
+    graph: Graph,
+    cache: Cache,
+    me: str,
+    algorithm: recommend.Algorithm,
+    limit: int,
+    cursor: str | None,
+) -> recommend.SuggestionPage:
     def depends(page: recommend.SuggestionPage) -> list[str]:
         deps = []
         if algorithm == "jaccard":
@@ -168,7 +181,8 @@ async def suggestions(graph: Graph, cache: Cache, me: str, algorithm: recommend.
         return deps
 
     return await cache.get_or_compute(
-        "sugg", [me, algorithm, str(limit), cursor or "-"],
+        "sugg",
+        [me, algorithm, str(limit), cursor or "-"],
         [rkeys.version("sugg", me), rkeys.epoch("sugg")],
         lambda: recommend.suggest(graph, me, algorithm=algorithm, limit=limit, cursor=cursor),
         ttl=SUGGESTION_TTL,
@@ -193,8 +207,9 @@ def minute_now() -> datetime:
 # ------------------------------------------------------------------ messages
 
 
-async def send_message(graph: Graph, inbox: Inbox, sender: str, recipient: str, text: str,
-                       idem_key: str) -> tuple[dict[str, Any], bool]:
+async def send_message(
+    graph: Graph, inbox: Inbox, sender: str, recipient: str, text: str, idem_key: str
+) -> tuple[dict[str, Any], bool]:
     """Check the recipient's `who_can_message` and blocks in Neo4j, then store in Redis."""
     if sender == recipient:
         raise Invalid("you cannot message yourself")
@@ -205,16 +220,24 @@ async def send_message(graph: Graph, inbox: Inbox, sender: str, recipient: str, 
         raise Conflict("you have blocked this user; unblock them to send messages")
     setting = row["who_can_message"] or "friends"
     if setting == "nobody" or (setting == "friends" and not row["friends"]):
-        raise Forbidden("this user does not accept messages from you",
-                        {"who_can_message": setting})
+        raise Forbidden("this user does not accept messages from you", {"who_can_message": setting})
     message, created = await inbox.send(sender, recipient, text, idem_key)
     metrics.INBOX_SENDS.labels("created" if created else "replayed").inc()
     return message.as_dict(), created
 
 
-async def feed_page(graph: Graph, cache: Cache, me: str, *, scope: feed.Scope, order: feed.Order,
-                    before: datetime | None, include_interactions: bool, limit: int,
-                    cursor: str | None) -> feed.FeedPage:
+async def feed_page(
+    graph: Graph,
+    cache: Cache,
+    me: str,
+    *,
+    scope: feed.Scope,
+    order: feed.Order,
+    before: datetime | None,
+    include_interactions: bool,
+    limit: int,
+    cursor: str | None,
+) -> feed.FeedPage:
     """Cached per request shape. Friends-scope answers are invalidated per user; fof answers
     also by the fof epoch (their audience is too wide to enumerate). `top` is evaluated at
     minute granularity so its answer can be cached within the minute."""
@@ -222,13 +245,31 @@ async def feed_page(graph: Graph, cache: Cache, me: str, *, scope: feed.Scope, o
     versions = [rkeys.version("feed", me), rkeys.epoch("feed")]
     if scope == "fof":
         versions.append(rkeys.epoch("feedfof"))
-    parts = [me, scope, order, before.isoformat() if before else "-", str(include_interactions),
-             str(limit), cursor or "-", now.isoformat() if now else "-"]
+    parts = [
+        me,
+        scope,
+        order,
+        before.isoformat() if before else "-",
+        str(include_interactions),
+        str(limit),
+        cursor or "-",
+        now.isoformat() if now else "-",
+    ]
     return await cache.get_or_compute(
-        "feed", parts, versions,
-        lambda: feed.feed(graph, me, scope=scope, order=order, before=before,
-                          include_interactions=include_interactions, limit=limit,
-                          cursor=cursor, now=now),
+        "feed",
+        parts,
+        versions,
+        lambda: feed.feed(
+            graph,
+            me,
+            scope=scope,
+            order=order,
+            before=before,
+            include_interactions=include_interactions,
+            limit=limit,
+            cursor=cursor,
+            now=now,
+        ),
         ttl=FEED_TTL,
         dump=lambda p: p.model_dump(mode="json"),
         load=feed.FeedPage.model_validate,

@@ -24,7 +24,6 @@ from neo4j.exceptions import (
     SessionExpired,
     TransientError,
 )
-
 from prometheus_client import Counter
 
 from graph.errors import Conflict, QueryRejected, Unavailable
@@ -37,7 +36,7 @@ Row = dict[str, Any]
 
 
 class Neo4jConnectError(Exception):
-    """Startup-time: the server is unreachable or the credentials are wrong. Message says what to do."""
+    """At startup: server unreachable or credentials wrong. The message says what to do."""
 
 
 def _driver_kwargs(settings: Settings) -> dict[str, Any]:

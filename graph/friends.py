@@ -61,8 +61,9 @@ async def accept(graph: Graph, me: str, requester: str) -> None:
             raise NotFound("no pending friend request from this user", {"user_id": requester})
         await tx.run("friends.set_request_status", **{"from": requester}, to=me, status="accepted")
         if st["pending_out"]:
-            await tx.run("friends.set_request_status", **{"from": me}, to=requester,
-                         status="accepted")
+            await tx.run(
+                "friends.set_request_status", **{"from": me}, to=requester, status="accepted"
+            )
         await tx.run("friends.create_friendship", a=me, b=requester)
 
     await graph.write_tx(work)
@@ -83,8 +84,7 @@ async def cancel(graph: Graph, me: str, addressee: str) -> None:
         st = await _state(tx, me, addressee)
         if not st["pending_out"]:
             raise NotFound("you have no pending request to this user", {"user_id": addressee})
-        await tx.run("friends.set_request_status", **{"from": me}, to=addressee,
-                     status="cancelled")
+        await tx.run("friends.set_request_status", **{"from": me}, to=addressee, status="cancelled")
 
     await graph.write_tx(work)
 
@@ -122,50 +122,68 @@ async def unblock(graph: Graph, me: str, other: str) -> None:
         raise NotFound("you have not blocked this user", {"user_id": other})
 
 
-async def _timed_list(graph: Graph, query: str, me: str, limit: int, cursor: str | None,
-                      at_key: str) -> tuple[list[dict[str, Any]], str | None]:
+async def _timed_list(
+    graph: Graph, query: str, me: str, limit: int, cursor: str | None, at_key: str
+) -> tuple[list[dict[str, Any]], str | None]:
     after_at, after_id = time_id_after(cursor)
     rows = await graph.read(query, me=me, after_at=after_at, after_id=after_id, limit=limit + 1)
     return page(rows, limit, lambda r: (r[at_key].isoformat(), r["user"]["id"]))
 
 
-async def incoming(graph: Graph, me: str, limit: int,
-                   cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    return await _timed_list(graph, "friends.list_requests_incoming", me, limit, cursor,
-                             "created_at")
+async def incoming(
+    graph: Graph, me: str, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    return await _timed_list(
+        graph, "friends.list_requests_incoming", me, limit, cursor, "created_at"
+    )
 
 
-async def outgoing(graph: Graph, me: str, limit: int,
-                   cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    return await _timed_list(graph, "friends.list_requests_outgoing", me, limit, cursor,
-                             "created_at")
+async def outgoing(
+    graph: Graph, me: str, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    return await _timed_list(
+        graph, "friends.list_requests_outgoing", me, limit, cursor, "created_at"
+    )
 
 
-async def blocks(graph: Graph, me: str, limit: int,
-                 cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+async def blocks(
+    graph: Graph, me: str, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
     return await _timed_list(graph, "friends.list_blocks", me, limit, cursor, "at")
 
 
-async def friends_of(graph: Graph, viewer: str, user_id: str, limit: int,
-                     cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+async def friends_of(
+    graph: Graph, viewer: str, user_id: str, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
     from graph import users
 
     if viewer != user_id:
         await users.public(graph, viewer, user_id)  # 404 when missing or blocked either way
     elif await users.principal(graph, user_id) is None:
         raise NotFound("user not found")
-    rows = await graph.read("friends.friends_of", viewer_id=viewer, user_id=user_id,
-                            after=key_after(cursor), limit=limit + 1)
+    rows = await graph.read(
+        "friends.friends_of",
+        viewer_id=viewer,
+        user_id=user_id,
+        after=key_after(cursor),
+        limit=limit + 1,
+    )
     return page(rows, limit, lambda r: (r["key"],))
 
 
-async def mutual(graph: Graph, viewer: str, other: str, limit: int,
-                 cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+async def mutual(
+    graph: Graph, viewer: str, other: str, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
     from graph import users
 
     if viewer == other:
         raise Invalid("mutual friends need two different users")
     await users.public(graph, viewer, other)  # 404 when missing or blocked either way
-    rows = await graph.read("friends.mutual_friends", viewer_id=viewer, other_id=other,
-                            after=key_after(cursor), limit=limit + 1)
+    rows = await graph.read(
+        "friends.mutual_friends",
+        viewer_id=viewer,
+        other_id=other,
+        after=key_after(cursor),
+        limit=limit + 1,
+    )
     return page(rows, limit, lambda r: (r["key"],))

@@ -38,17 +38,23 @@ async def delete(graph: Graph, me: str, post_id: str) -> None:
         raise Forbidden("only the author can delete a post", {"post_id": post_id})
 
 
-async def list_by_user(graph: Graph, viewer: str, author: str, limit: int,
-                       cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+async def list_by_user(
+    graph: Graph, viewer: str, author: str, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
     from graph import users
 
     if viewer != author:
         await users.public(graph, viewer, author)  # 404 when missing or blocked either way
     after_at, after_id = time_id_after(cursor)
-    rows = await graph.read("posts.list_by_user", viewer_id=viewer, author_id=author,
-                            after_at=after_at, after_id=after_id, limit=limit + 1)
-    items, nxt = page(rows, limit,
-                      lambda r: (r["post"]["created_at"].isoformat(), r["post"]["id"]))
+    rows = await graph.read(
+        "posts.list_by_user",
+        viewer_id=viewer,
+        author_id=author,
+        after_at=after_at,
+        after_id=after_id,
+        limit=limit + 1,
+    )
+    items, nxt = page(rows, limit, lambda r: (r["post"]["created_at"].isoformat(), r["post"]["id"]))
     return [r["post"] for r in items], nxt
 
 
@@ -86,12 +92,20 @@ async def delete_comment(graph: Graph, me: str, post_id: str, comment_id: str) -
         raise Forbidden("only the comment's author or the post's author can delete it")
 
 
-async def comments(graph: Graph, viewer: str, post_id: str, limit: int,
-                   cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+async def comments(
+    graph: Graph, viewer: str, post_id: str, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
     await get(graph, viewer, post_id)
     after_at, after_id = time_id_after(cursor)
-    rows = await graph.read("posts.list_comments", viewer_id=viewer, post_id=post_id,
-                            after_at=after_at, after_id=after_id, limit=limit + 1)
-    items, nxt = page(rows, limit,
-                      lambda r: (r["comment"]["created_at"].isoformat(), r["comment"]["id"]))
+    rows = await graph.read(
+        "posts.list_comments",
+        viewer_id=viewer,
+        post_id=post_id,
+        after_at=after_at,
+        after_id=after_id,
+        limit=limit + 1,
+    )
+    items, nxt = page(
+        rows, limit, lambda r: (r["comment"]["created_at"].isoformat(), r["comment"]["id"])
+    )
     return [r["comment"] for r in items], nxt

@@ -73,7 +73,8 @@ class Query:
             if extra:
                 parts.append(f"unknown {sorted(extra)}")
             raise QueryParamError(
-                f"query {self.qualified_name!r}: " + ", ".join(parts)
+                f"query {self.qualified_name!r}: "
+                + ", ".join(parts)
                 + f" (declared: {sorted(self.params)})"
             )
         return dict(params)
@@ -106,7 +107,9 @@ def parse_query_file(path: Path, area: str) -> Query:
         body_start = i + 1
     missing_keys = [k for k in REQUIRED_KEYS if k not in header]
     if missing_keys:
-        raise QueryFileError(f"{path}: header lacks {missing_keys} (need // name, params, returns, mode)")
+        raise QueryFileError(
+            f"{path}: header lacks {missing_keys} (need // name, params, returns, mode)"
+        )
     body = "\n".join(lines[body_start:]).strip()
     if not body:
         raise QueryFileError(f"{path}: no query body after the header")
@@ -132,9 +135,13 @@ def parse_query_file(path: Path, area: str) -> Query:
             f"{path}: declared params {sorted(declared)} do not match the body's {sorted(used)}"
         )
     return Query(
-        name=name, area=area, path=path,
-        text=cast(LiteralString, body),  # the one cast: text from repository files only
-        params=frozenset(declared), returns=header["returns"], mode=mode,
+        name=name,
+        area=area,
+        path=path,
+        text=cast(LiteralString, body),  # type: ignore[redundant-cast, unused-ignore]  # the one cast: text from repository files only
+        params=frozenset(declared),
+        returns=header["returns"],
+        mode=mode,
         description=header.get("description", ""),
     )
 

@@ -14,12 +14,18 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-async def create(graph: Graph, *, handle: str, display_name: str | None, bio: str,
-                 password_hash: str) -> dict[str, Any]:
+async def create(
+    graph: Graph, *, handle: str, display_name: str | None, bio: str, password_hash: str
+) -> dict[str, Any]:
     try:
-        row = await graph.write_one("users.create", id=new_id(), handle=handle,
-                                    display_name=display_name or handle, bio=bio,
-                                    password_hash=password_hash)
+        row = await graph.write_one(
+            "users.create",
+            id=new_id(),
+            handle=handle,
+            display_name=display_name or handle,
+            bio=bio,
+            password_hash=password_hash,
+        )
     except Conflict as exc:
         raise Conflict("that handle is taken; choose another", {"field": "handle"}) from exc
     assert row is not None
@@ -79,9 +85,15 @@ async def delete(graph: Graph, user_id: str) -> None:
     await graph.write("users.delete", id=user_id)
 
 
-async def search(graph: Graph, viewer_id: str, prefix: str, limit: int,
-                 cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    rows = await graph.read("users.list_users", viewer_id=viewer_id, prefix=prefix,
-                            after=key_after(cursor), limit=limit + 1)
+async def search(
+    graph: Graph, viewer_id: str, prefix: str, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    rows = await graph.read(
+        "users.list_users",
+        viewer_id=viewer_id,
+        prefix=prefix,
+        after=key_after(cursor),
+        limit=limit + 1,
+    )
     items, nxt = page(rows, limit, lambda r: (r["key"],))
     return [r["user"] for r in items], nxt

@@ -1,10 +1,10 @@
 """`socialgraph`: the one command for everything an operator does.
 
-    socialgraph dev up|down|status|reset   the local Neo4j + Redis stack
-    socialgraph db migrate                 constraints and indexes
-    socialgraph serve                      the API (uvicorn)
-    socialgraph seed ...                   demo and real graphs
-    socialgraph query ...                  the analysts' catalog
+socialgraph dev up|down|status|reset   the local Neo4j + Redis stack
+socialgraph db migrate                 constraints and indexes
+socialgraph serve                      the API (uvicorn)
+socialgraph seed ...                   demo and real graphs
+socialgraph query ...                  the analysts' catalog
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from rich.table import Table
 from socialgraph import devstack
 from socialgraph.config import Settings, get_settings
 
-app = typer.Typer(help="socialgraph operator commands", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="socialgraph operator commands", no_args_is_help=True, pretty_exceptions_enable=False
+)
 dev_app = typer.Typer(help="Run the local Neo4j + Redis stack", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance", no_args_is_help=True)
 app.add_typer(dev_app, name="dev")
@@ -34,6 +35,7 @@ def _register_subcommands() -> None:
 
     app.add_typer(seed_app, name="seed")
     analyst_cli.register(app)
+
 
 console = Console()
 err = Console(stderr=True)
@@ -63,8 +65,9 @@ def dev_up() -> None:
             console.print(line, highlight=False)
     except devstack.StackError as exc:
         fail(str(exc))
-    console.print(f"Logs: {s.state_dir / 'neo4j' / 'logs'} and {s.state_dir / 'redis'}",
-                  highlight=False)
+    console.print(
+        f"Logs: {s.state_dir / 'neo4j' / 'logs'} and {s.state_dir / 'redis'}", highlight=False
+    )
 
 
 @dev_app.command("down")
@@ -79,8 +82,13 @@ def dev_status() -> None:
     """Show whether each local service runs, where, and where its logs are."""
     table = Table("service", "state", "pid", "address", "detail")
     for st in devstack.status(_settings()):
-        table.add_row(st.name, "running" if st.running else "stopped",
-                      str(st.pid or "-"), st.address, st.detail)
+        table.add_row(
+            st.name,
+            "running" if st.running else "stopped",
+            str(st.pid or "-"),
+            st.address,
+            st.detail,
+        )
     console.print(table)
 
 
@@ -135,14 +143,19 @@ def grant_role(
     except Neo4jConnectError as exc:
         fail(str(exc))
     with driver:
-        recs, _, _ = driver.execute_query(q("users.credentials_by_handle").text, handle=handle,
-                                          database_=s.neo4j_database)
+        recs, _, _ = driver.execute_query(
+            q("users.credentials_by_handle").text, handle=handle, database_=s.neo4j_database
+        )
         if not recs:
             fail(f"no user with handle {handle!r}")
         roles = set(recs[0]["roles"])
         roles = roles - {role} if revoke else roles | {role}
-        driver.execute_query(q("users.set_roles").text, handle=handle, roles=sorted(roles),
-                             database_=s.neo4j_database)
+        driver.execute_query(
+            q("users.set_roles").text,
+            handle=handle,
+            roles=sorted(roles),
+            database_=s.neo4j_database,
+        )
     console.print(f"{handle}: roles = {sorted(roles)}")
 
 
@@ -164,8 +177,10 @@ def preflight(s: Settings) -> None:
         client.ping()
         client.close()
     except redis.RedisError as exc:
-        fail(f"Cannot reach Redis at {s.redis_url} ({exc}). "
-             "Start the local stack with `socialgraph dev up`, or set REDIS_URL.")
+        fail(
+            f"Cannot reach Redis at {s.redis_url} ({exc}). "
+            "Start the local stack with `socialgraph dev up`, or set REDIS_URL."
+        )
 
 
 @app.command()
@@ -180,10 +195,20 @@ def serve(
 
     s = _settings()
     preflight(s)
-    uvicorn.run("api.main:app_factory", factory=True, host=host, port=port, workers=workers,
-                log_level=log_level, proxy_headers=False, timeout_graceful_shutdown=10,
-                # Protocol-level cap on client frames; the app closes above 4 KiB itself.
-                ws_max_size=64 * 1024, ws_ping_interval=20.0, ws_ping_timeout=20.0)
+    uvicorn.run(
+        "api.main:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        proxy_headers=False,
+        timeout_graceful_shutdown=10,
+        # Protocol-level cap on client frames; the app closes above 4 KiB itself.
+        ws_max_size=64 * 1024,
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
+    )
 
 
 _register_subcommands()

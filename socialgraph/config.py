@@ -79,8 +79,8 @@ class Settings(BaseSettings):
         if self.env == "production":
             if self.jwt_secret == DEV_JWT_SECRET or len(self.jwt_secret) < 32:
                 raise ValueError(
-                    "JWT_SECRET must be set to a random value of at least 32 characters "
-                    "in production (e.g. `python -c 'import secrets;print(secrets.token_urlsafe(48))'`)"
+                    "JWT_SECRET must be set to a random value of at least 32 characters in "
+                    "production (`python -c 'import secrets;print(secrets.token_urlsafe(48))'`)"
                 )
             if self.neo4j_password == DEV_NEO4J_PASSWORD:
                 raise ValueError("NEO4J_PASSWORD must be set in production")

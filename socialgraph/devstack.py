@@ -178,10 +178,21 @@ class Neo4jServer:
         self.lib.mkdir(parents=True, exist_ok=True)
         pom = REPO_ROOT / "deploy" / "neo4j" / "pom.xml"
         result = subprocess.run(
-            [mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
-             "-DincludeScope=runtime", f"-DoutputDirectory={self.lib}",
-             f"-Dneo4j.version={NEO4J_VERSION}"],
-            capture_output=True, text=True, timeout=1200, check=False,
+            [
+                mvn,
+                "-q",
+                "-B",
+                "-f",
+                str(pom),
+                "dependency:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={self.lib}",
+                f"-Dneo4j.version={NEO4J_VERSION}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=1200,
+            check=False,
         )
         if result.returncode != 0 or not marker.exists():
             raise StackError(
@@ -226,9 +237,20 @@ db.lock.acquisition.timeout=20s
             return
         java = _require_tool("java", "Install a JDK 17+ (`apt-get install -y openjdk-17-jdk`).")
         result = subprocess.run(
-            [java, "-cp", f"{self.lib}/*", NEO4J_ADMIN_MAIN, "dbms", "set-initial-password",
-             self.s.neo4j_password],
-            env=self._env(), cwd=self.home, capture_output=True, text=True, timeout=120,
+            [
+                java,
+                "-cp",
+                f"{self.lib}/*",
+                NEO4J_ADMIN_MAIN,
+                "dbms",
+                "set-initial-password",
+                self.s.neo4j_password,
+            ],
+            env=self._env(),
+            cwd=self.home,
+            capture_output=True,
+            text=True,
+            timeout=120,
             check=False,
         )
         if result.returncode != 0:
@@ -250,13 +272,27 @@ db.lock.acquisition.timeout=20s
         self.ensure_jars()
         self.write_config()
         self.set_initial_password()
-        cmd = [java, f"-Xms{self.s.neo4j_heap}", f"-Xmx{self.s.neo4j_heap}", *JVM_FLAGS,
-               "-cp", f"{self.lib}/*", NEO4J_MAIN, f"--home-dir={self.home}",
-               f"--config-dir={self.conf_dir}", "--console-mode"]
+        cmd = [
+            java,
+            f"-Xms{self.s.neo4j_heap}",
+            f"-Xmx{self.s.neo4j_heap}",
+            *JVM_FLAGS,
+            "-cp",
+            f"{self.lib}/*",
+            NEO4J_MAIN,
+            f"--home-dir={self.home}",
+            f"--config-dir={self.conf_dir}",
+            "--console-mode",
+        ]
         log = self.console_log.open("ab")
         proc = subprocess.Popen(
-            cmd, cwd=self.home, env=self._env(), stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            cmd,
+            cwd=self.home,
+            env=self._env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         self.pidfile.write_text(str(proc.pid))
         self._wait_for_bolt(proc, wait)
@@ -276,7 +312,8 @@ db.lock.acquisition.timeout=20s
             if port_open(self.s.neo4j_host, self.s.neo4j_port):
                 try:
                     with GraphDatabase.driver(
-                        self.s.neo4j_uri, auth=(self.s.neo4j_user, self.s.neo4j_password),
+                        self.s.neo4j_uri,
+                        auth=(self.s.neo4j_user, self.s.neo4j_password),
                         connection_timeout=3,
                     ) as driver:
                         driver.verify_connectivity()
@@ -284,7 +321,8 @@ db.lock.acquisition.timeout=20s
                     return
                 except AuthError as exc:
                     raise StackError(
-                        f"Neo4j is up but rejected the password from NEO4J_PASSWORD ({exc.message}). "
+                        "Neo4j is up but rejected the password from NEO4J_PASSWORD "
+                        f"({exc.message}). "
                         f"The state in {self.home} was created with another password: "
                         "set NEO4J_PASSWORD to it, or `socialgraph dev reset` to start fresh."
                     ) from exc
@@ -309,8 +347,9 @@ db.lock.acquisition.timeout=20s
         pid = self.pid()
         answering = pid is not None and port_open(self.s.neo4j_host, self.s.neo4j_port)
         detail = "answering on Bolt" if answering else ("starting" if pid else "stopped")
-        return ServiceStatus("neo4j", pid is not None, pid, self.s.neo4j_uri,
-                             f"{detail}; logs: {self.logs}")
+        return ServiceStatus(
+            "neo4j", pid is not None, pid, self.s.neo4j_uri, f"{detail}; logs: {self.logs}"
+        )
 
 
 # ---------------------------------------------------------------- Redis
@@ -362,8 +401,12 @@ maxmemory-policy noeviction
         )
         self.write_config()
         proc = subprocess.Popen(
-            [server, str(self.conf)], cwd=self.home, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            [server, str(self.conf)],
+            cwd=self.home,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         self.pidfile.write_text(str(proc.pid))
         deadline = time.monotonic() + wait
@@ -379,8 +422,12 @@ maxmemory-policy noeviction
         import redis
 
         try:
-            client = redis.Redis(host=self.s.redis_host, port=self.s.redis_port,
-                                 socket_timeout=0.5, socket_connect_timeout=0.5)
+            client = redis.Redis(
+                host=self.s.redis_host,
+                port=self.s.redis_port,
+                socket_timeout=0.5,
+                socket_connect_timeout=0.5,
+            )
             ok = bool(client.ping())
             client.close()
             return ok
@@ -409,8 +456,9 @@ maxmemory-policy noeviction
         pid = self.pid()
         ok = pid is not None and self._ping()
         detail = "answering PING" if ok else ("not answering" if pid else "stopped")
-        return ServiceStatus("redis", pid is not None, pid, self.s.redis_url,
-                             f"{detail}; log: {self.logfile}")
+        return ServiceStatus(
+            "redis", pid is not None, pid, self.s.redis_url, f"{detail}; log: {self.logfile}"
+        )
 
 
 # ---------------------------------------------------------------- stack

@@ -26,7 +26,8 @@ def settings() -> Settings:
     if s.env != "test":
         pytest.exit(
             "Tests wipe the database: run them through `make test` (SOCIALGRAPH_ENV=test, "
-            "the separate test stack), not against the dev stack.", returncode=2
+            "the separate test stack), not against the dev stack.",
+            returncode=2,
         )
     return s
 

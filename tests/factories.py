@@ -31,8 +31,9 @@ def graph_users(neo: Any, settings: Settings, n: int, prefix: str = "p") -> list
     return [U(r["id"], r["handle"], token_headers(settings, r["id"])) for r in rows]
 
 
-async def api_user(client: httpx.AsyncClient, handle: str,
-                   password: str = "correct horse battery") -> U:
+async def api_user(
+    client: httpx.AsyncClient, handle: str, password: str = "correct horse battery"
+) -> U:
     r = await client.post("/v1/users", json={"handle": handle, "password": password})
     assert r.status_code == 201, r.text
     uid = r.json()["id"]

@@ -15,9 +15,18 @@ def user_id(n: Any) -> str:
 
 def load_graph(driver: Any, g: nx.Graph, discoverable: dict[Any, bool] | None = None) -> None:
     discoverable = discoverable or {}
-    bulk.users(driver, [
-        {"id": user_id(n), "handle": f"user{n}", "display_name": f"User {n}",
-         "discoverable": discoverable.get(n, True), "source": "test", "source_id": str(n)}
-        for n in g.nodes
-    ])
+    bulk.users(
+        driver,
+        [
+            {
+                "id": user_id(n),
+                "handle": f"user{n}",
+                "display_name": f"User {n}",
+                "discoverable": discoverable.get(n, True),
+                "source": "test",
+                "source_id": str(n),
+            }
+            for n in g.nodes
+        ],
+    )
     bulk.friendships(driver, [{"a": user_id(a), "b": user_id(b)} for a, b in g.edges if a != b])

@@ -21,8 +21,9 @@ async def test_register_login_me(client: httpx.AsyncClient, neo: Any) -> None:
     me = r.json()
     assert me["handle"] == "Alice" and me["who_can_message"] == "friends" and me["discoverable"]
     assert "password_hash" not in me
-    recs, _, _ = neo.execute_query("MATCH (u:User {id: $id}) RETURN u.password_hash AS h",
-                                   id=alice.id)
+    recs, _, _ = neo.execute_query(
+        "MATCH (u:User {id: $id}) RETURN u.password_hash AS h", id=alice.id
+    )
     h = recs[0]["h"]
     assert h.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
 
@@ -34,10 +35,12 @@ async def test_handle_unique_case_insensitive(client: httpx.AsyncClient) -> None
 
 
 @pytest.mark.parametrize("extra", [{"id": "mine"}, {"roles": ["analyst"]}, {"token_version": 9}])
-async def test_mass_assignment_rejected(client: httpx.AsyncClient, neo: Any,
-                                        extra: dict[str, Any]) -> None:
-    r = await client.post("/v1/users", json={"handle": "mallory", "password": "long password",
-                                             **extra})
+async def test_mass_assignment_rejected(
+    client: httpx.AsyncClient, neo: Any, extra: dict[str, Any]
+) -> None:
+    r = await client.post(
+        "/v1/users", json={"handle": "mallory", "password": "long password", **extra}
+    )
     assert_error(r, 422, "validation_error")
     recs, _, _ = neo.execute_query("MATCH (u:User) RETURN count(u) AS n")
     assert recs[0]["n"] == 0
@@ -49,8 +52,9 @@ async def test_profile_update_rejects_unknown_fields(client: httpx.AsyncClient) 
     assert_error(r, 422)
     r = await client.patch("/v1/users/me", json={"bio": "x" * 281}, headers=u.headers)
     assert_error(r, 422)
-    r = await client.patch("/v1/users/me", json={"bio": "hi", "who_can_message": "everyone"},
-                           headers=u.headers)
+    r = await client.patch(
+        "/v1/users/me", json={"bio": "hi", "who_can_message": "everyone"}, headers=u.headers
+    )
     assert r.status_code == 200 and r.json()["bio"] == "hi"
     assert r.json()["who_can_message"] == "everyone" and r.json()["roles"] == []
 
@@ -70,8 +74,16 @@ async def test_wrong_password_and_unknown_user(client: httpx.AsyncClient) -> Non
 
 def _forge(settings: Settings, sub: str, **over: Any) -> str:
     now = int(time.time())
-    payload = {"sub": sub, "ver": 0, "typ": "access", "iat": now, "nbf": now, "exp": now + 600,
-               "iss": settings.jwt_issuer, "aud": settings.jwt_audience}
+    payload = {
+        "sub": sub,
+        "ver": 0,
+        "typ": "access",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+    }
     key = over.pop("_key", settings.jwt_secret)
     alg = over.pop("_alg", "HS256")
     payload.update(over)
@@ -91,8 +103,13 @@ async def test_jwt_attacks_all_401(client: httpx.AsyncClient, settings: Settings
         "other_key": _forge(settings, u.id, _key="another-secret-that-is-long-enough-0123"),
         "wrong_aud": _forge(settings, u.id, aud="someone-else"),
         "wrong_iss": _forge(settings, u.id, iss="evil"),
-        "expired": _forge(settings, u.id, iat=int(time.time()) - 7200,
-                          nbf=int(time.time()) - 7200, exp=int(time.time()) - 3600),
+        "expired": _forge(
+            settings,
+            u.id,
+            iat=int(time.time()) - 7200,
+            nbf=int(time.time()) - 7200,
+            exp=int(time.time()) - 3600,
+        ),
         "refresh_as_access": security.issue(settings, u.id, 0, "refresh")[0],
         "hs512": _forge(settings, u.id, _alg="HS512"),
         "garbage": "not.a.token",
@@ -107,8 +124,9 @@ async def test_jwt_attacks_all_401(client: httpx.AsyncClient, settings: Settings
 
 async def test_refresh_and_logout_revoke(client: httpx.AsyncClient) -> None:
     await client.post("/v1/users", json={"handle": "frank", "password": "correct horse"})
-    t = (await client.post("/v1/auth/token",
-                           data={"username": "frank", "password": "correct horse"})).json()
+    t = (
+        await client.post("/v1/auth/token", data={"username": "frank", "password": "correct horse"})
+    ).json()
     r = await client.post("/v1/auth/refresh", json={"refresh_token": t["refresh_token"]})
     assert r.status_code == 200
     new = r.json()

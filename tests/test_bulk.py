@@ -1,4 +1,4 @@
-"""The bulk loaders store each friendship once, whatever the input order, and re-runs change nothing."""
+"""Bulk loaders store each friendship once, whatever the input order; re-runs change nothing."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from tests.graphs import load_graph, user_id
 def counts(neo: Any) -> tuple[int, int]:
     recs, _, _ = neo.execute_query(
         "MATCH (u:User) WITH count(u) AS users "
-        "OPTIONAL MATCH ()-[f:FRIENDS]->() RETURN users, count(f) AS friendships")
+        "OPTIONAL MATCH ()-[f:FRIENDS]->() RETURN users, count(f) AS friendships"
+    )
     return recs[0]["users"], recs[0]["friendships"]
 
 
@@ -26,6 +27,8 @@ def test_friendships_stored_once_and_idempotent(neo: Any) -> None:
     load_graph(neo, g)
     assert counts(neo) == (60, g.number_of_edges())
     recs, _, _ = neo.execute_query(
-        "MATCH (a:User)-[f:FRIENDS]->(b:User) WHERE NOT (a.id < b.id AND f.pair = a.id + '|' + b.id) "
-        "RETURN count(f) AS bad")
+        "MATCH (a:User)-[f:FRIENDS]->(b:User) "
+        "WHERE NOT (a.id < b.id AND f.pair = a.id + '|' + b.id) "
+        "RETURN count(f) AS bad"
+    )
     assert recs[0]["bad"] == 0

@@ -12,7 +12,7 @@ import networkx as nx
 import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
 
-from api import rkeys, services
+from api import services
 from api.cache import Cache
 from graph.db import Graph
 from socialgraph import devstack
@@ -46,19 +46,22 @@ async def suggested(client: httpx.AsyncClient, u: U) -> list[str]:
     return [s["user"]["id"] for s in r.json()["items"]]
 
 
-async def test_stampede_computes_once(client: httpx.AsyncClient, neo: Any,
-                                      settings: Settings) -> None:
+async def test_stampede_computes_once(
+    client: httpx.AsyncClient, neo: Any, settings: Settings
+) -> None:
     users = star_of_friends(neo, settings)
     before = computes("sugg")
-    rs = await asyncio.gather(*[client.get("/v1/suggestions", headers=users[0].headers)
-                                for _ in range(50)])
+    rs = await asyncio.gather(
+        *[client.get("/v1/suggestions", headers=users[0].headers) for _ in range(50)]
+    )
     assert all(r.status_code == 200 for r in rs)
     assert len({r.text for r in rs}) == 1
     assert computes("sugg") - before == 1
 
 
-async def test_stampede_across_processes_computes_once(app: Any, neo: Any,
-                                                       settings: Settings) -> None:
+async def test_stampede_across_processes_computes_once(
+    app: Any, neo: Any, settings: Settings
+) -> None:
     """Separate Cache objects (as in separate workers) share only Redis: the lock decides."""
     users = star_of_friends(neo, settings)
     graph: Graph = app.state.graph
@@ -68,9 +71,12 @@ async def test_stampede_across_processes_computes_once(app: Any, neo: Any,
         caches.append(Cache(r))
     before = computes("sugg")
     try:
-        pages = await asyncio.gather(*[
-            services.suggestions(graph, caches[i % 5], users[0].id, "adamic_adar", 20, None)
-            for i in range(50)])
+        pages = await asyncio.gather(
+            *[
+                services.suggestions(graph, caches[i % 5], users[0].id, "adamic_adar", 20, None)
+                for i in range(50)
+            ]
+        )
     finally:
         for c in caches:
             await c.redis.aclose()
@@ -78,14 +84,20 @@ async def test_stampede_across_processes_computes_once(app: Any, neo: Any,
     assert computes("sugg") - before == 1
 
 
-async def test_penetration_one_lookup_per_unknown_id(client: httpx.AsyncClient, neo: Any,
-                                                     settings: Settings) -> None:
+async def test_penetration_one_lookup_per_unknown_id(
+    client: httpx.AsyncClient, neo: Any, settings: Settings
+) -> None:
     (viewer,) = graph_users(neo, settings, 1)
     unknown = [f"ghost{i}" for i in range(10)]
     before = queries("users.public_by_id")
-    for burst in range(10):
-        rs = await asyncio.gather(*[client.get(f"/v1/users/{uid}", headers=viewer.headers)
-                                    for uid in unknown for _ in range(10)])
+    for _ in range(10):
+        rs = await asyncio.gather(
+            *[
+                client.get(f"/v1/users/{uid}", headers=viewer.headers)
+                for uid in unknown
+                for _ in range(10)
+            ]
+        )
         assert all(r.status_code == 404 for r in rs), {(r.status_code, r.text[:300]) for r in rs}
     assert queries("users.public_by_id") - before <= len(unknown)
 
@@ -104,8 +116,9 @@ async def test_negative_cache_is_bounded(app: Any, rds: Any) -> None:
     assert len(rds.keys("sg:neg:user:*")) == 50
 
 
-async def test_ttl_has_jitter(client: httpx.AsyncClient, neo: Any, settings: Settings,
-                              rds: Any) -> None:
+async def test_ttl_has_jitter(
+    client: httpx.AsyncClient, neo: Any, settings: Settings, rds: Any
+) -> None:
     users = star_of_friends(neo, settings)
     for u in users:
         await client.get("/v1/suggestions", headers=u.headers)
@@ -127,8 +140,9 @@ def url_kind(url: str) -> str:
     return "sugg" if "suggestions" in url else ("feed" if "feed" in url else "prof")
 
 
-async def test_invalidation_new_friendship(client: httpx.AsyncClient, neo: Any,
-                                           settings: Settings) -> None:
+async def test_invalidation_new_friendship(
+    client: httpx.AsyncClient, neo: Any, settings: Settings
+) -> None:
     users = star_of_friends(neo, settings)
     await warm(client, "/v1/suggestions", users[0])
     # 4 befriends a new user 7: 7 is now two hops from 1, so 1's suggestions change.
@@ -141,8 +155,9 @@ async def test_invalidation_new_friendship(client: httpx.AsyncClient, neo: Any,
     assert seven.id in await suggested(client, users[1])
 
 
-async def test_invalidation_unfriend_and_block_and_dismiss(client: httpx.AsyncClient, neo: Any,
-                                                           settings: Settings) -> None:
+async def test_invalidation_unfriend_and_block_and_dismiss(
+    client: httpx.AsyncClient, neo: Any, settings: Settings
+) -> None:
     users = star_of_friends(neo, settings)
     assert set(await suggested(client, users[0])) == {users[4].id, users[5].id, users[6].id}
     await client.post(f"/v1/suggestions/{users[6].id}/dismiss", headers=users[0].headers)
@@ -151,13 +166,16 @@ async def test_invalidation_unfriend_and_block_and_dismiss(client: httpx.AsyncCl
     assert set(await suggested(client, users[0])) == {users[4].id}
     # Unfriending 1, 2 and 3 leaves 0 with no friends: cold start takes over.
     for f in users[1:4]:
-        assert (await client.delete(f"/v1/friends/{f.id}", headers=users[0].headers)).status_code == 204
+        assert (
+            await client.delete(f"/v1/friends/{f.id}", headers=users[0].headers)
+        ).status_code == 204
     page = (await client.get("/v1/suggestions", headers=users[0].headers)).json()
     assert all(s["reason"] in ("popular", "requested_you") for s in page["items"])
 
 
-async def test_invalidation_profile_cached_and_refreshed(client: httpx.AsyncClient, neo: Any,
-                                                         settings: Settings) -> None:
+async def test_invalidation_profile_cached_and_refreshed(
+    client: httpx.AsyncClient, neo: Any, settings: Settings
+) -> None:
     a, b = graph_users(neo, settings, 2)
     before = await warm(client, f"/v1/users/{b.id}", a)
     assert before["is_friend"] is False and before["post_count"] == 0
@@ -174,8 +192,9 @@ async def test_invalidation_profile_cached_and_refreshed(client: httpx.AsyncClie
     assert (await client.get(f"/v1/users/{b.id}", headers=a.headers)).status_code == 404
 
 
-async def test_invalidation_new_post_and_like_reach_the_feed(client: httpx.AsyncClient,
-                                                              neo: Any, settings: Settings) -> None:
+async def test_invalidation_new_post_and_like_reach_the_feed(
+    client: httpx.AsyncClient, neo: Any, settings: Settings
+) -> None:
     a, b, c = graph_users(neo, settings, 3)
     for x, y in ((a, b), (b, c)):
         await client.post("/v1/friend-requests", json={"user_id": y.id}, headers=x.headers)
@@ -187,14 +206,16 @@ async def test_invalidation_new_post_and_like_reach_the_feed(client: httpx.Async
     await warm(client, "/v1/feed", a)
     # c (not a's friend) posts; b (a's friend) likes it: a's feed shows it, liked by b.
     cid = (await client.post("/v1/posts", json={"text": "from c"}, headers=c.headers)).json()["id"]
-    assert cid not in [i["post"]["id"] for i in
-                       (await client.get("/v1/feed", headers=a.headers)).json()["items"]]
+    assert cid not in [
+        i["post"]["id"] for i in (await client.get("/v1/feed", headers=a.headers)).json()["items"]
+    ]
     await client.put(f"/v1/posts/{cid}/like", headers=b.headers)
     page = (await client.get("/v1/feed", headers=a.headers)).json()
     item = next(i for i in page["items"] if i["post"]["id"] == cid)
     assert item["post"]["like_count"] == 1
-    assert {"code": "liked_by", "user": b.id} in [{"code": r["code"], "user": r["user"]["id"]}
-                                                  for r in item["reasons"]]
+    assert {"code": "liked_by", "user": b.id} in [
+        {"code": r["code"], "user": r["user"]["id"]} for r in item["reasons"]
+    ]
     # A like by a third party on b's post updates the count a sees.
     await warm(client, "/v1/feed", a)
     await client.put(f"/v1/posts/{pid}/like", headers=c.headers)
@@ -202,8 +223,9 @@ async def test_invalidation_new_post_and_like_reach_the_feed(client: httpx.Async
     assert next(i for i in page["items"] if i["post"]["id"] == pid)["post"]["like_count"] == 1
 
 
-async def test_redis_down_reads_fall_back_and_recover(client: httpx.AsyncClient, neo: Any,
-                                                      settings: Settings) -> None:
+async def test_redis_down_reads_fall_back_and_recover(
+    client: httpx.AsyncClient, neo: Any, settings: Settings
+) -> None:
     users = star_of_friends(neo, settings)
     expected = await suggested(client, users[0])
     server = devstack.RedisServer(settings)

@@ -16,8 +16,9 @@ from socialgraph.config import Settings
 
 
 def test_neo4j_is_real_526_community(neo: Any, settings: Settings) -> None:
-    records, _, _ = neo.execute_query("CALL dbms.components() YIELD name, versions, edition "
-                                      "RETURN name, versions, edition")
+    records, _, _ = neo.execute_query(
+        "CALL dbms.components() YIELD name, versions, edition RETURN name, versions, edition"
+    )
     row = records[0]
     assert row["name"] == "Neo4j Kernel"
     assert row["versions"][0].startswith("5.26.")
@@ -44,8 +45,11 @@ def test_up_is_idempotent(settings: Settings) -> None:
 
 
 def test_down_when_nothing_runs(tmp_path: Path) -> None:
-    s = Settings(SOCIALGRAPH_STATE_DIR=tmp_path, NEO4J_URI="bolt://127.0.0.1:1",
-                 REDIS_URL="redis://127.0.0.1:1/0")  # type: ignore[call-arg]
+    s = Settings(
+        SOCIALGRAPH_STATE_DIR=tmp_path,
+        NEO4J_URI="bolt://127.0.0.1:1",
+        REDIS_URL="redis://127.0.0.1:1/0",
+    )  # type: ignore[call-arg]
     assert devstack.down(s) == ["Neo4j is not running", "Redis is not running"]
 
 
@@ -54,8 +58,7 @@ def test_port_taken_is_reported_by_name(tmp_path: Path) -> None:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         port = sock.getsockname()[1]
-        s = Settings(SOCIALGRAPH_STATE_DIR=tmp_path,
-                     REDIS_URL=f"redis://127.0.0.1:{port}/0")  # type: ignore[call-arg]
+        s = Settings(SOCIALGRAPH_STATE_DIR=tmp_path, REDIS_URL=f"redis://127.0.0.1:{port}/0")  # type: ignore[call-arg]
         with pytest.raises(devstack.StackError, match=rf"Port {port} .*in use by pid \d+"):
             devstack.RedisServer(s).start()
 

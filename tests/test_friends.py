@@ -14,14 +14,16 @@ from tests.factories import U, assert_error, graph_users
 
 def friendship_count(neo: Any, a: str, b: str) -> int:
     recs, _, _ = neo.execute_query(
-        "MATCH (:User {id: $a})-[f:FRIENDS]-(:User {id: $b}) RETURN count(f) AS n", a=a, b=b)
+        "MATCH (:User {id: $a})-[f:FRIENDS]-(:User {id: $b}) RETURN count(f) AS n", a=a, b=b
+    )
     return int(recs[0]["n"])
 
 
 def graph_fingerprint(neo: Any) -> list[Any]:
     recs, _, _ = neo.execute_query(
         "MATCH (a)-[r]->(b) RETURN a.id AS a, type(r) AS t, b.id AS b, r.status AS s "
-        "ORDER BY a, t, b")
+        "ORDER BY a, t, b"
+    )
     return [r.data() for r in recs]
 
 
@@ -33,7 +35,8 @@ async def befriend(client: httpx.AsyncClient, a: U, b: U) -> None:
 
 
 async def test_request_accept_makes_one_undirected_friendship(
-        client: httpx.AsyncClient, neo: Any, settings: Settings) -> None:
+    client: httpx.AsyncClient, neo: Any, settings: Settings
+) -> None:
     a, b = graph_users(neo, settings, 2)
     r = await client.post("/v1/friend-requests", json={"user_id": b.id}, headers=a.headers)
     assert r.status_code == 201
@@ -41,19 +44,25 @@ async def test_request_accept_makes_one_undirected_friendship(
     assert [i["user"]["id"] for i in inc["items"]] == [a.id]
     out = (await client.get("/v1/friend-requests/outgoing", headers=a.headers)).json()
     assert [i["user"]["id"] for i in out["items"]] == [b.id]
-    assert (await client.post(f"/v1/friend-requests/{a.id}/accept",
-                              headers=b.headers)).status_code == 204
+    assert (
+        await client.post(f"/v1/friend-requests/{a.id}/accept", headers=b.headers)
+    ).status_code == 204
     assert friendship_count(neo, a.id, b.id) == 1
     recs, _, _ = neo.execute_query("MATCH (x)-[f:FRIENDS]->(y) RETURN x.id AS x, f.pair AS p")
-    assert recs[0]["x"] == min(a.id, b.id) and recs[0]["p"] == f"{min(a.id, b.id)}|{max(a.id, b.id)}"
+    assert (
+        recs[0]["x"] == min(a.id, b.id) and recs[0]["p"] == f"{min(a.id, b.id)}|{max(a.id, b.id)}"
+    )
     for who, other in ((a, b), (b, a)):
         page = (await client.get(f"/v1/users/{who.id}/friends", headers=other.headers)).json()
         assert [i["user"]["id"] for i in page["items"]] == [other.id]
-    assert (await client.get("/v1/friend-requests/incoming", headers=b.headers)).json()["items"] == []
+    assert (await client.get("/v1/friend-requests/incoming", headers=b.headers)).json()[
+        "items"
+    ] == []
 
 
-async def test_reverse_request_accepts(client: httpx.AsyncClient, neo: Any,
-                                       settings: Settings) -> None:
+async def test_reverse_request_accepts(
+    client: httpx.AsyncClient, neo: Any, settings: Settings
+) -> None:
     a, b = graph_users(neo, settings, 2)
     await client.post("/v1/friend-requests", json={"user_id": b.id}, headers=a.headers)
     r = await client.post("/v1/friend-requests", json={"user_id": a.id}, headers=b.headers)
@@ -61,17 +70,18 @@ async def test_reverse_request_accepts(client: httpx.AsyncClient, neo: Any,
     assert friendship_count(neo, a.id, b.id) == 1
 
 
-async def test_bad_requests_change_nothing(client: httpx.AsyncClient, neo: Any,
-                                           settings: Settings) -> None:
+async def test_bad_requests_change_nothing(
+    client: httpx.AsyncClient, neo: Any, settings: Settings
+) -> None:
     a, b, c = graph_users(neo, settings, 3)
     await client.post("/v1/friend-requests", json={"user_id": b.id}, headers=a.headers)
     before = graph_fingerprint(neo)
     cases = [
-        (a, {"user_id": a.id}, 400),           # self
-        (a, {"user_id": b.id}, 409),           # duplicate
-        (a, {"user_id": "nobody"}, 404),       # unknown
-        (a, {"user_id": "bad id!"}, 422),      # malformed
-        (a, {"user_id": b.id, "x": 1}, 422),   # unknown field
+        (a, {"user_id": a.id}, 400),  # self
+        (a, {"user_id": b.id}, 409),  # duplicate
+        (a, {"user_id": "nobody"}, 404),  # unknown
+        (a, {"user_id": "bad id!"}, 422),  # malformed
+        (a, {"user_id": b.id, "x": 1}, 422),  # unknown field
     ]
     for who, body, status in cases:
         r = await client.post("/v1/friend-requests", json=body, headers=who.headers)
@@ -87,12 +97,16 @@ async def test_decline_and_cancel(client: httpx.AsyncClient, neo: Any, settings:
     a, b, c = graph_users(neo, settings, 3)
     await client.post("/v1/friend-requests", json={"user_id": b.id}, headers=a.headers)
     await client.post("/v1/friend-requests", json={"user_id": c.id}, headers=a.headers)
-    assert (await client.post(f"/v1/friend-requests/{a.id}/decline",
-                              headers=b.headers)).status_code == 204
-    assert (await client.delete(f"/v1/friend-requests/{c.id}", headers=a.headers)).status_code == 204
+    assert (
+        await client.post(f"/v1/friend-requests/{a.id}/decline", headers=b.headers)
+    ).status_code == 204
+    assert (
+        await client.delete(f"/v1/friend-requests/{c.id}", headers=a.headers)
+    ).status_code == 204
     recs, _, _ = neo.execute_query(
         "MATCH (:User {id: $a})-[r:REQUESTED]->(b) RETURN b.id AS b, r.status AS s ORDER BY b",
-        a=a.id)
+        a=a.id,
+    )
     assert {r["b"]: r["s"] for r in recs} == {b.id: "declined", c.id: "cancelled"}
     assert friendship_count(neo, a.id, b.id) == 0
     # A declined request can be sent again.
@@ -101,14 +115,16 @@ async def test_decline_and_cancel(client: httpx.AsyncClient, neo: Any, settings:
 
 
 async def test_block_removes_friendship_requests_and_visibility(
-        client: httpx.AsyncClient, neo: Any, settings: Settings) -> None:
+    client: httpx.AsyncClient, neo: Any, settings: Settings
+) -> None:
     a, b, c = graph_users(neo, settings, 3)
     await befriend(client, a, b)
     await befriend(client, a, c)
     await befriend(client, b, c)
     await client.post("/v1/friend-requests", json={"user_id": a.id}, headers=c.headers)
-    assert (await client.post("/v1/blocks", json={"user_id": c.id},
-                              headers=a.headers)).status_code == 204
+    assert (
+        await client.post("/v1/blocks", json={"user_id": c.id}, headers=a.headers)
+    ).status_code == 204
     assert friendship_count(neo, a.id, c.id) == 0
     # Hidden both ways: profile, friends lists, mutual friends.
     assert_error(await client.get(f"/v1/users/{c.id}", headers=a.headers), 404)
@@ -119,10 +135,12 @@ async def test_block_removes_friendship_requests_and_visibility(
     friends_of_b = (await client.get(f"/v1/users/{b.id}/friends", headers=a.headers)).json()
     assert [i["user"]["id"] for i in friends_of_b["items"]] == [a.id]
     # Neither can request the other.
-    assert_error(await client.post("/v1/friend-requests", json={"user_id": c.id},
-                                   headers=a.headers), 409)
-    assert_error(await client.post("/v1/friend-requests", json={"user_id": a.id},
-                                   headers=c.headers), 404)
+    assert_error(
+        await client.post("/v1/friend-requests", json={"user_id": c.id}, headers=a.headers), 409
+    )
+    assert_error(
+        await client.post("/v1/friend-requests", json={"user_id": a.id}, headers=c.headers), 404
+    )
     blocks = (await client.get("/v1/blocks", headers=a.headers)).json()
     assert [i["user"]["id"] for i in blocks["items"]] == [c.id]
     # Unblock restores visibility, not the friendship.
@@ -140,58 +158,75 @@ async def test_unfriend(client: httpx.AsyncClient, neo: Any, settings: Settings)
 
 
 async def test_fifty_concurrent_requests_and_accepts_one_friendship(
-        client: httpx.AsyncClient, neo: Any, settings: Settings) -> None:
+    client: httpx.AsyncClient, neo: Any, settings: Settings
+) -> None:
     a, b = graph_users(neo, settings, 2)
     calls = []
     for i in range(50):
         if i % 3 == 0:
-            calls.append(client.post("/v1/friend-requests", json={"user_id": b.id},
-                                     headers=a.headers))
+            calls.append(
+                client.post("/v1/friend-requests", json={"user_id": b.id}, headers=a.headers)
+            )
         elif i % 3 == 1:
-            calls.append(client.post("/v1/friend-requests", json={"user_id": a.id},
-                                     headers=b.headers))
+            calls.append(
+                client.post("/v1/friend-requests", json={"user_id": a.id}, headers=b.headers)
+            )
         else:
             calls.append(client.post(f"/v1/friend-requests/{a.id}/accept", headers=b.headers))
     responses = await asyncio.gather(*calls)
     statuses = sorted({r.status_code for r in responses})
-    assert set(statuses) <= {201, 204, 404, 409}, [r.text for r in responses if r.status_code >= 500]
+    assert set(statuses) <= {201, 204, 404, 409}, [
+        r.text for r in responses if r.status_code >= 500
+    ]
     assert friendship_count(neo, a.id, b.id) == 1
     recs, _, _ = neo.execute_query("MATCH ()-[f:FRIENDS]-() RETURN count(DISTINCT f) AS n")
     assert recs[0]["n"] == 1
 
 
-async def test_fifty_concurrent_accepts(client: httpx.AsyncClient, neo: Any,
-                                        settings: Settings) -> None:
+async def test_fifty_concurrent_accepts(
+    client: httpx.AsyncClient, neo: Any, settings: Settings
+) -> None:
     a, b = graph_users(neo, settings, 2)
     await client.post("/v1/friend-requests", json={"user_id": b.id}, headers=a.headers)
-    responses = await asyncio.gather(*[
-        client.post(f"/v1/friend-requests/{a.id}/accept", headers=b.headers) for _ in range(50)])
+    responses = await asyncio.gather(
+        *[client.post(f"/v1/friend-requests/{a.id}/accept", headers=b.headers) for _ in range(50)]
+    )
     codes = [r.status_code for r in responses]
     assert codes.count(204) == 1 and codes.count(404) == 49
     assert friendship_count(neo, a.id, b.id) == 1
 
 
-async def test_friends_pagination_is_stable(client: httpx.AsyncClient, neo: Any,
-                                            settings: Settings) -> None:
+async def test_friends_pagination_is_stable(
+    client: httpx.AsyncClient, neo: Any, settings: Settings
+) -> None:
     users = graph_users(neo, settings, 12)
     hub = users[0]
     neo.execute_query(
         "MATCH (h:User {id: $h}), (u:User) WHERE u.id <> $h "
-        "MERGE (h)-[:FRIENDS {pair: h.id + '|' + u.id}]->(u)", h=hub.id)
+        "MERGE (h)-[:FRIENDS {pair: h.id + '|' + u.id}]->(u)",
+        h=hub.id,
+    )
     seen: list[str] = []
     cursor = None
     while True:
         params: dict[str, Any] = {"limit": 5}
         if cursor:
             params["cursor"] = cursor
-        page = (await client.get(f"/v1/users/{hub.id}/friends", params=params,
-                                 headers=hub.headers)).json()
+        page = (
+            await client.get(f"/v1/users/{hub.id}/friends", params=params, headers=hub.headers)
+        ).json()
         seen += [i["user"]["handle"] for i in page["items"]]
         cursor = page["next_cursor"]
         if not cursor:
             break
     assert seen == sorted(u.handle for u in users[1:])
-    assert_error(await client.get(f"/v1/users/{hub.id}/friends", params={"limit": 101},
-                                  headers=hub.headers), 422)
-    assert_error(await client.get(f"/v1/users/{hub.id}/friends", params={"cursor": "garbage"},
-                                  headers=hub.headers), 400)
+    assert_error(
+        await client.get(f"/v1/users/{hub.id}/friends", params={"limit": 101}, headers=hub.headers),
+        422,
+    )
+    assert_error(
+        await client.get(
+            f"/v1/users/{hub.id}/friends", params={"cursor": "garbage"}, headers=hub.headers
+        ),
+        400,
+    )

@@ -21,10 +21,14 @@ def key() -> str:
     return uuid.uuid4().hex
 
 
-async def send(client: httpx.AsyncClient, a: U, b: U, text: str,
-               idem: str | None = None) -> httpx.Response:
-    return await client.post("/v1/messages", json={"to": b.id, "text": text},
-                             headers={**a.headers, "Idempotency-Key": idem or key()})
+async def send(
+    client: httpx.AsyncClient, a: U, b: U, text: str, idem: str | None = None
+) -> httpx.Response:
+    return await client.post(
+        "/v1/messages",
+        json={"to": b.id, "text": text},
+        headers={**a.headers, "Idempotency-Key": idem or key()},
+    )
 
 
 async def befriend(client: httpx.AsyncClient, a: U, b: U) -> None:
@@ -34,12 +38,16 @@ async def befriend(client: httpx.AsyncClient, a: U, b: U) -> None:
 
 
 def redis_keys(rds: Any) -> list[str]:
-    return sorted(k for k in rds.keys("sg:*") if ":rate:" not in k and ":ver:" not in k
-                  and ":epoch:" not in k and ":cache:" not in k)
+    return sorted(
+        k
+        for k in rds.keys("sg:*")
+        if ":rate:" not in k and ":ver:" not in k and ":epoch:" not in k and ":cache:" not in k
+    )
 
 
-async def test_who_can_message_and_blocks(client: httpx.AsyncClient, neo: Any,
-                                          settings: Settings, rds: Any) -> None:
+async def test_who_can_message_and_blocks(
+    client: httpx.AsyncClient, neo: Any, settings: Settings, rds: Any
+) -> None:
     a, b, c = graph_users(neo, settings, 3)
     await befriend(client, a, b)
     assert (await send(client, a, b, "hi friend")).status_code == 201
@@ -47,11 +55,17 @@ async def test_who_can_message_and_blocks(client: httpx.AsyncClient, neo: Any,
     assert_error(await send(client, c, b, "stranger"), 403)  # b: friends only (default)
     assert_error(await send(client, a, a, "me"), 400)
     assert_error(await send(client, a, U("nobody", "x", {}), "?"), 404)
-    r = await client.post("/v1/messages", json={"to": b.id, "text": ""},
-                          headers={**a.headers, "Idempotency-Key": key()})
+    r = await client.post(
+        "/v1/messages",
+        json={"to": b.id, "text": ""},
+        headers={**a.headers, "Idempotency-Key": key()},
+    )
     assert_error(r, 422)
-    r = await client.post("/v1/messages", json={"to": b.id, "text": "x" * 4001},
-                          headers={**a.headers, "Idempotency-Key": key()})
+    r = await client.post(
+        "/v1/messages",
+        json={"to": b.id, "text": "x" * 4001},
+        headers={**a.headers, "Idempotency-Key": key()},
+    )
     assert_error(r, 422)
     r = await client.post("/v1/messages", json={"to": b.id, "text": "no key"}, headers=a.headers)
     assert_error(r, 422)
@@ -66,8 +80,9 @@ async def test_who_can_message_and_blocks(client: httpx.AsyncClient, neo: Any,
     assert_error(await send(client, b, c, "I blocked you"), 409)
 
 
-async def test_idempotent_send(client: httpx.AsyncClient, neo: Any, settings: Settings,
-                               rds: Any) -> None:
+async def test_idempotent_send(
+    client: httpx.AsyncClient, neo: Any, settings: Settings, rds: Any
+) -> None:
     a, b = graph_users(neo, settings, 2)
     await befriend(client, a, b)
     k = key()
@@ -83,8 +98,9 @@ async def test_idempotent_send(client: httpx.AsyncClient, neo: Any, settings: Se
     assert ttl >= 24 * 3600
 
 
-async def test_history_both_ways_and_read_state(client: httpx.AsyncClient, neo: Any,
-                                                settings: Settings) -> None:
+async def test_history_both_ways_and_read_state(
+    client: httpx.AsyncClient, neo: Any, settings: Settings
+) -> None:
     a, b = graph_users(neo, settings, 2)
     await befriend(client, a, b)
     ids = []
@@ -93,14 +109,15 @@ async def test_history_both_ways_and_read_state(client: httpx.AsyncClient, neo: 
     url = f"/v1/conversations/{a.id}/messages"
     p1 = (await client.get(url, params={"limit": 3}, headers=b.headers)).json()
     assert [m["id"] for m in p1["items"]] == ids[::-1][:3]
-    p2 = (await client.get(url, params={"limit": 3, "before": p1["older_cursor"]},
-                           headers=b.headers)).json()
-    p3 = (await client.get(url, params={"limit": 3, "before": p2["older_cursor"]},
-                           headers=b.headers)).json()
+    p2 = (
+        await client.get(url, params={"limit": 3, "before": p1["older_cursor"]}, headers=b.headers)
+    ).json()
+    p3 = (
+        await client.get(url, params={"limit": 3, "before": p2["older_cursor"]}, headers=b.headers)
+    ).json()
     assert [m["id"] for m in p1["items"] + p2["items"] + p3["items"]] == ids[::-1]
     assert p3["older_cursor"] is None
-    newer = (await client.get(url, params={"limit": 3, "after": ids[1]},
-                              headers=b.headers)).json()
+    newer = (await client.get(url, params={"limit": 3, "after": ids[1]}, headers=b.headers)).json()
     assert [m["id"] for m in newer["items"]] == ids[2:5][::-1]
     assert newer["newer_cursor"] == ids[4]
 
@@ -108,21 +125,28 @@ async def test_history_both_ways_and_read_state(client: httpx.AsyncClient, neo: 
     assert convs["items"][0]["unread"] == 7 and convs["items"][0]["last_message"]["id"] == ids[-1]
     assert (await client.get("/v1/messages/unread", headers=b.headers)).json() == {"total": 7}
     assert (await client.get("/v1/messages/unread", headers=a.headers)).json() == {"total": 0}
-    r = await client.post(f"/v1/conversations/{a.id}/read", json={"up_to": ids[4]},
-                          headers=b.headers)
+    r = await client.post(
+        f"/v1/conversations/{a.id}/read", json={"up_to": ids[4]}, headers=b.headers
+    )
     assert r.json() == {"read_up_to": ids[4]}
     # Never backwards.
-    r = await client.post(f"/v1/conversations/{a.id}/read", json={"up_to": ids[1]},
-                          headers=b.headers)
+    r = await client.post(
+        f"/v1/conversations/{a.id}/read", json={"up_to": ids[1]}, headers=b.headers
+    )
     assert r.json() == {"read_up_to": ids[4]}
     assert (await client.get("/v1/messages/unread", headers=b.headers)).json() == {"total": 2}
-    assert_error(await client.post(f"/v1/conversations/{a.id}/read", json={"up_to": "1-1"},
-                                   headers=b.headers), 400)
+    assert_error(
+        await client.post(
+            f"/v1/conversations/{a.id}/read", json={"up_to": "1-1"}, headers=b.headers
+        ),
+        400,
+    )
     assert_error(await client.get(url, params={"limit": 101}, headers=b.headers), 422)
 
 
-async def test_conversation_list_pagination(client: httpx.AsyncClient, neo: Any,
-                                            settings: Settings) -> None:
+async def test_conversation_list_pagination(
+    client: httpx.AsyncClient, neo: Any, settings: Settings
+) -> None:
     users = graph_users(neo, settings, 6)
     me = users[0]
     await client.patch("/v1/users/me", json={"who_can_message": "everyone"}, headers=me.headers)
@@ -145,14 +169,17 @@ async def test_conversation_list_pagination(client: httpx.AsyncClient, neo: Any,
 async def test_send_rate_limit(client: httpx.AsyncClient, neo: Any, settings: Settings) -> None:
     a, b = graph_users(neo, settings, 2)
     await befriend(client, a, b)
-    codes = [(await send(client, a, b, f"m{i}")).status_code
-             for i in range(2 * settings.send_rate_per_10s + 1)]
+    codes = [
+        (await send(client, a, b, f"m{i}")).status_code
+        for i in range(2 * settings.send_rate_per_10s + 1)
+    ]
     # The loop spans at most two 10 s windows, which admit 2 x limit sends at most.
     assert codes.count(429) >= 1 and codes.count(201) >= settings.send_rate_per_10s
 
 
-async def test_redis_down_sends_503_fast(client: httpx.AsyncClient, neo: Any,
-                                         settings: Settings) -> None:
+async def test_redis_down_sends_503_fast(
+    client: httpx.AsyncClient, neo: Any, settings: Settings
+) -> None:
     a, b = graph_users(neo, settings, 2)
     await befriend(client, a, b)
     server = devstack.RedisServer(settings)
@@ -170,11 +197,11 @@ async def test_redis_down_sends_503_fast(client: httpx.AsyncClient, neo: Any,
 
 @pytest.mark.timeout(240)
 async def test_sigkill_during_sends_loses_no_acknowledged_message(
-        client: httpx.AsyncClient, neo: Any, settings: Settings) -> None:
+    client: httpx.AsyncClient, neo: Any, settings: Settings
+) -> None:
     users = graph_users(neo, settings, 21)
     target = users[0]
-    await client.patch("/v1/users/me", json={"who_can_message": "everyone"},
-                       headers=target.headers)
+    await client.patch("/v1/users/me", json={"who_can_message": "everyone"}, headers=target.headers)
     server = devstack.RedisServer(settings)
     acked: dict[str, tuple[str, str]] = {}  # idempotency key -> (message id, text)
     attempted: dict[str, tuple[U, str]] = {}

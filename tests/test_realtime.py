@@ -33,10 +33,28 @@ def two_workers(settings: Settings) -> Iterator[list[str]]:
     """Two separate uvicorn processes on the same Neo4j and Redis (as two workers would be)."""
     ports = [free_port(), free_port()]
     env = {**os.environ, "WS_HEARTBEAT_SECONDS": "1", "WS_FRAMES_PER_SECOND": "5"}
-    procs = [subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:app_factory", "--factory", "--host",
-         "127.0.0.1", "--port", str(p), "--log-level", "warning", "--ws-max-size", "65536"],
-        cwd=REPO_ROOT, env=env) for p in ports]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api.main:app_factory",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(p),
+                "--log-level",
+                "warning",
+                "--ws-max-size",
+                "65536",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+        )
+        for p in ports
+    ]
     try:
         deadline = time.monotonic() + 60
         for p in ports:
@@ -79,14 +97,18 @@ async def befriend(base: str, a: U, b: U) -> None:
 
 async def send(base: str, a: U, b: U, text: str) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=f"http://{base}") as c:
-        r = await c.post("/v1/messages", json={"to": b.id, "text": text},
-                         headers={**a.headers, "Idempotency-Key": uuid.uuid4().hex})
+        r = await c.post(
+            "/v1/messages",
+            json={"to": b.id, "text": text},
+            headers={**a.headers, "Idempotency-Key": uuid.uuid4().hex},
+        )
         assert r.status_code == 201, r.text
         return dict(r.json())
 
 
 async def test_message_through_one_worker_reaches_socket_on_other(
-        two_workers: list[str], neo: Any, settings: Settings) -> None:
+    two_workers: list[str], neo: Any, settings: Settings
+) -> None:
     w1, w2 = two_workers
     a, b = graph_users(neo, settings, 2)
     async with websockets.connect(f"ws://{w2}/v1/ws?token={token(b)}") as ws:
@@ -115,21 +137,23 @@ async def test_socket_refusals(two_workers: list[str], neo: Any, settings: Setti
         ({}, "", 4001),
     ]
     for headers, query, code in cases:
-        async with websockets.connect(f"ws://{w1}/v1/ws{query}",
-                                      additional_headers=headers) as ws:
+        async with websockets.connect(f"ws://{w1}/v1/ws{query}", additional_headers=headers) as ws:
             with pytest.raises(ConnectionClosed) as info:
                 await asyncio.wait_for(ws.recv(), 5)
             assert info.value.rcvd is not None and info.value.rcvd.code == code
     # Allowed origin and the subprotocol form of the token work.
-    async with websockets.connect(f"ws://{w1}/v1/ws",
-                                  additional_headers={"origin": "http://localhost:8000"},
-                                  subprotocols=["bearer", token(a)]) as ws:  # type: ignore[list-item]
+    async with websockets.connect(
+        f"ws://{w1}/v1/ws",
+        additional_headers={"origin": "http://localhost:8000"},
+        subprotocols=["bearer", token(a)],
+    ) as ws:  # type: ignore[list-item]
         await ws.send("ping")
         assert (await next_of(ws, "pong"))["type"] == "pong"
 
 
-async def test_oversized_and_flooding_frames_are_closed(two_workers: list[str], neo: Any,
-                                                        settings: Settings) -> None:
+async def test_oversized_and_flooding_frames_are_closed(
+    two_workers: list[str], neo: Any, settings: Settings
+) -> None:
     w1, _ = two_workers
     (a,) = graph_users(neo, settings, 1)
     async with websockets.connect(f"ws://{w1}/v1/ws?token={token(a)}") as ws:

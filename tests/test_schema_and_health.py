@@ -14,10 +14,14 @@ from socialgraph.config import Settings
 
 
 def _schema_state(neo: Any) -> tuple[list[Any], list[Any]]:
-    cons, _, _ = neo.execute_query("SHOW CONSTRAINTS YIELD name, type, labelsOrTypes, properties "
-                                   "RETURN name, type, labelsOrTypes, properties ORDER BY name")
-    idx, _, _ = neo.execute_query("SHOW INDEXES YIELD name, type, labelsOrTypes, properties "
-                                  "RETURN name, type, labelsOrTypes, properties ORDER BY name")
+    cons, _, _ = neo.execute_query(
+        "SHOW CONSTRAINTS YIELD name, type, labelsOrTypes, properties "
+        "RETURN name, type, labelsOrTypes, properties ORDER BY name"
+    )
+    idx, _, _ = neo.execute_query(
+        "SHOW INDEXES YIELD name, type, labelsOrTypes, properties "
+        "RETURN name, type, labelsOrTypes, properties ORDER BY name"
+    )
     return [r.data() for r in cons], [r.data() for r in idx]
 
 

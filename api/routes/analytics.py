@@ -20,19 +20,27 @@ async def catalog(_: AnalystUser) -> list[CatalogEntryPublic]:
     return [CatalogEntryPublic(**vars(e)) for e in analytics.list_catalog()]
 
 
-@router.post("/queries/{name}", response_model=QueryResult,
-             responses={404: {"description": "unknown query"}, 400: {"description": "rejected"}})
-async def run_named(name: QueryName, body: NamedQueryRun, _: AnalystUser,
-                    graph: GraphDep) -> QueryResult:
+@router.post(
+    "/queries/{name}",
+    response_model=QueryResult,
+    responses={404: {"description": "unknown query"}, 400: {"description": "rejected"}},
+)
+async def run_named(
+    name: QueryName, body: NamedQueryRun, _: AnalystUser, graph: GraphDep
+) -> QueryResult:
     result = await analytics.run_named(graph, name, body.params)
     return QueryResult(**result.to_dict())
 
 
-@router.post("/cypher", response_model=QueryResult,
-             responses={400: {"description": "write attempt, syntax error or timeout"}})
+@router.post(
+    "/cypher",
+    response_model=QueryResult,
+    responses={400: {"description": "write attempt, syntax error or timeout"}},
+)
 async def run_cypher(body: AdhocQuery, _: AnalystUser, graph: GraphDep) -> QueryResult:
     """Ad-hoc Cypher in a READ transaction with a timeout and a row cap. Writes, syntax
     errors and timeouts come back as 400 with Neo4j's message; nothing changes."""
-    result = await adhoc.run_adhoc(graph, body.query, body.params, timeout=body.timeout,
-                                   row_cap=body.row_cap)
+    result = await adhoc.run_adhoc(
+        graph, body.query, body.params, timeout=body.timeout, row_cap=body.row_cap
+    )
     return QueryResult(**result.to_dict())

@@ -19,31 +19,53 @@ router = APIRouter(tags=["auth"])
 def _tokens(settings: SettingsDep, user_id: str, version: int) -> Token:
     access, ttl = security.issue(settings, user_id, version, "access")
     refresh, rttl = security.issue(settings, user_id, version, "refresh")
-    return Token(access_token=access, expires_in=ttl, refresh_token=refresh,
-                 refresh_expires_in=rttl)
+    return Token(
+        access_token=access, expires_in=ttl, refresh_token=refresh, refresh_expires_in=rttl
+    )
 
 
-@router.post("/users", response_model=UserPrivate, status_code=status.HTTP_201_CREATED,
-             responses={409: {"description": "handle taken"}})
+@router.post(
+    "/users",
+    response_model=UserPrivate,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "handle taken"}},
+)
 async def register(body: UserCreate, graph: GraphDep) -> UserPrivate:
     password_hash = await run_in_threadpool(security.hash_password, body.password)
-    user = await users.create(graph, handle=body.handle, display_name=body.display_name,
-                              bio=body.bio, password_hash=password_hash)
+    user = await users.create(
+        graph,
+        handle=body.handle,
+        display_name=body.display_name,
+        bio=body.bio,
+        password_hash=password_hash,
+    )
     return UserPrivate(**user)
 
 
-@router.post("/auth/token", response_model=Token,
-             responses={401: {"description": "bad login"}, 429: {"description": "too many"}})
+@router.post(
+    "/auth/token",
+    response_model=Token,
+    responses={401: {"description": "bad login"}, 429: {"description": "too many"}},
+)
 async def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], graph: GraphDep, settings: SettingsDep,
-    redis: RedisDep, request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    graph: GraphDep,
+    settings: SettingsDep,
+    redis: RedisDep,
+    request: Request,
 ) -> Token:
     """OAuth2 password flow. Rate-limited per client address and handle."""
     if len(form.password) > 128 or len(form.username) > 64:
         raise unauthorized("incorrect handle or password")
     client = request.client.host if request.client else "unknown"
-    await ratelimit.hit(redis, f"{client}:{form.username.lower()}", "login",
-                        settings.login_rate_per_minute, 60, fail_open=True)
+    await ratelimit.hit(
+        redis,
+        f"{client}:{form.username.lower()}",
+        "login",
+        settings.login_rate_per_minute,
+        60,
+        fail_open=True,
+    )
     creds = await users.credentials(graph, form.username)
     ok = await run_in_threadpool(
         security.verify_password, creds["password_hash"] if creds else None, form.password

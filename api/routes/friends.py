@@ -24,69 +24,76 @@ router = APIRouter(tags=["friends"])
 Target = Annotated[UserId, Path(description="The other user's id")]
 
 
-@router.post("/friend-requests", response_model=FriendRequestResult,
-             status_code=status.HTTP_201_CREATED,
-             responses={404: {"description": "no such user"}, 409: {"description": "duplicate"}})
-async def send_request(body: TargetUser, user: CurrentUser, graph: GraphDep, cache: CacheDep,
-                       inbox: InboxDep) -> FriendRequestResult:
+@router.post(
+    "/friend-requests",
+    response_model=FriendRequestResult,
+    status_code=status.HTTP_201_CREATED,
+    responses={404: {"description": "no such user"}, 409: {"description": "duplicate"}},
+)
+async def send_request(
+    body: TargetUser, user: CurrentUser, graph: GraphDep, cache: CacheDep, inbox: InboxDep
+) -> FriendRequestResult:
     """Ask to be friends. If they already asked you, this accepts (status `accepted`)."""
     outcome = await services.send_request(graph, cache, inbox, user.id, body.user_id)
     return FriendRequestResult(user_id=body.user_id, status=outcome)
 
 
 @router.get("/friend-requests/incoming", response_model=Page[RequestItem])
-async def incoming(user: CurrentUser, graph: GraphDep, limit: Limit = 20,
-                   cursor: Cursor = None) -> Page[RequestItem]:
+async def incoming(
+    user: CurrentUser, graph: GraphDep, limit: Limit = 20, cursor: Cursor = None
+) -> Page[RequestItem]:
     items, nxt = await friends.incoming(graph, user.id, limit, cursor)
     return Page[RequestItem](items=[RequestItem(**i) for i in items], next_cursor=nxt)
 
 
 @router.get("/friend-requests/outgoing", response_model=Page[RequestItem])
-async def outgoing(user: CurrentUser, graph: GraphDep, limit: Limit = 20,
-                   cursor: Cursor = None) -> Page[RequestItem]:
+async def outgoing(
+    user: CurrentUser, graph: GraphDep, limit: Limit = 20, cursor: Cursor = None
+) -> Page[RequestItem]:
     items, nxt = await friends.outgoing(graph, user.id, limit, cursor)
     return Page[RequestItem](items=[RequestItem(**i) for i in items], next_cursor=nxt)
 
 
 @router.post("/friend-requests/{user_id}/accept", status_code=status.HTTP_204_NO_CONTENT)
-async def accept(user_id: Target, user: CurrentUser, graph: GraphDep, cache: CacheDep,
-                 inbox: InboxDep) -> None:
+async def accept(
+    user_id: Target, user: CurrentUser, graph: GraphDep, cache: CacheDep, inbox: InboxDep
+) -> None:
     """Accept the pending request that `user_id` sent me."""
     await services.accept(graph, cache, inbox, user.id, user_id)
 
 
 @router.post("/friend-requests/{user_id}/decline", status_code=status.HTTP_204_NO_CONTENT)
-async def decline(user_id: Target, user: CurrentUser, graph: GraphDep,
-                  cache: CacheDep) -> None:
+async def decline(user_id: Target, user: CurrentUser, graph: GraphDep, cache: CacheDep) -> None:
     await services.decline(graph, cache, user.id, user_id)
 
 
 @router.delete("/friend-requests/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def cancel(user_id: Target, user: CurrentUser, graph: GraphDep,
-                 cache: CacheDep) -> None:
+async def cancel(user_id: Target, user: CurrentUser, graph: GraphDep, cache: CacheDep) -> None:
     """Cancel the request I sent to `user_id`."""
     await services.cancel(graph, cache, user.id, user_id)
 
 
 @router.get("/users/{user_id}/friends", response_model=Page[FriendItem])
-async def friends_of(user_id: Target, user: CurrentUser, graph: GraphDep, limit: Limit = 20,
-                     cursor: Cursor = None) -> Page[FriendItem]:
+async def friends_of(
+    user_id: Target, user: CurrentUser, graph: GraphDep, limit: Limit = 20, cursor: Cursor = None
+) -> Page[FriendItem]:
     items, nxt = await friends.friends_of(graph, user.id, user_id, limit, cursor)
-    return Page[FriendItem](items=[FriendItem(user=i["user"], since=i["since"]) for i in items],
-                            next_cursor=nxt)
+    return Page[FriendItem](
+        items=[FriendItem(user=i["user"], since=i["since"]) for i in items], next_cursor=nxt
+    )
 
 
 @router.get("/users/{user_id}/mutual-friends", response_model=Page[UserRef])
-async def mutual(user_id: Target, user: CurrentUser, graph: GraphDep, limit: Limit = 20,
-                 cursor: Cursor = None) -> Page[UserRef]:
+async def mutual(
+    user_id: Target, user: CurrentUser, graph: GraphDep, limit: Limit = 20, cursor: Cursor = None
+) -> Page[UserRef]:
     """Friends that I and `user_id` have in common."""
     items, nxt = await friends.mutual(graph, user.id, user_id, limit, cursor)
     return Page[UserRef](items=[UserRef(**i["user"]) for i in items], next_cursor=nxt)
 
 
 @router.delete("/friends/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def unfriend(user_id: Target, user: CurrentUser, graph: GraphDep,
-                   cache: CacheDep) -> None:
+async def unfriend(user_id: Target, user: CurrentUser, graph: GraphDep, cache: CacheDep) -> None:
     await services.unfriend(graph, cache, user.id, user_id)
 
 
@@ -97,13 +104,13 @@ async def block(body: TargetUser, user: CurrentUser, graph: GraphDep, cache: Cac
 
 
 @router.delete("/blocks/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def unblock(user_id: Target, user: CurrentUser, graph: GraphDep,
-                  cache: CacheDep) -> None:
+async def unblock(user_id: Target, user: CurrentUser, graph: GraphDep, cache: CacheDep) -> None:
     await services.unblock(graph, cache, user.id, user_id)
 
 
 @router.get("/blocks", response_model=Page[BlockItem])
-async def list_blocks(user: CurrentUser, graph: GraphDep, limit: Limit = 20,
-                      cursor: Cursor = None) -> Page[BlockItem]:
+async def list_blocks(
+    user: CurrentUser, graph: GraphDep, limit: Limit = 20, cursor: Cursor = None
+) -> Page[BlockItem]:
     items, nxt = await friends.blocks(graph, user.id, limit, cursor)
     return Page[BlockItem](items=[BlockItem(**i) for i in items], next_cursor=nxt)

@@ -28,22 +28,34 @@ router = APIRouter(tags=["messages"])
 Other = Annotated[UserId, Path(description="The other participant's user id")]
 
 
-@router.post("/messages", response_model=MessagePublic, status_code=status.HTTP_201_CREATED,
-             responses={200: {"model": MessagePublic, "description": "idempotent replay"},
-                        403: {"description": "recipient does not accept messages from you"},
-                        409: {"description": "idempotency key reused with another body"},
-                        429: {"description": "send rate exceeded"},
-                        503: {"description": "Redis unavailable"}})
+@router.post(
+    "/messages",
+    response_model=MessagePublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": MessagePublic, "description": "idempotent replay"},
+        403: {"description": "recipient does not accept messages from you"},
+        409: {"description": "idempotency key reused with another body"},
+        429: {"description": "send rate exceeded"},
+        503: {"description": "Redis unavailable"},
+    },
+)
 async def send(
-    body: MessageCreate, user: CurrentUser, graph: GraphDep, inbox: InboxDep, redis: RedisDep,
-    settings: SettingsDep, response: Response,
+    body: MessageCreate,
+    user: CurrentUser,
+    graph: GraphDep,
+    inbox: InboxDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    response: Response,
     idempotency_key: Annotated[IdempotencyKey, Header(alias="Idempotency-Key")],
 ) -> MessagePublic:
     """Send a message. Retrying with the same `Idempotency-Key` and body returns the original
     message (200) and creates nothing; keys are remembered for 25 hours."""
     await ratelimit.hit(redis, user.id, "send", settings.send_rate_per_10s, 10, fail_open=False)
-    message, created = await services.send_message(graph, inbox, user.id, body.to, body.text,
-                                                   idempotency_key)
+    message, created = await services.send_message(
+        graph, inbox, user.id, body.to, body.text, idempotency_key
+    )
     if not created:
         response.status_code = status.HTTP_200_OK
         response.headers["Idempotent-Replayed"] = "true"
@@ -51,8 +63,9 @@ async def send(
 
 
 @router.get("/conversations", response_model=Page[ConversationItem])
-async def conversations(user: CurrentUser, inbox: InboxDep, limit: Limit = 20,
-                        cursor: Cursor = None) -> Page[ConversationItem]:
+async def conversations(
+    user: CurrentUser, inbox: InboxDep, limit: Limit = 20, cursor: Cursor = None
+) -> Page[ConversationItem]:
     """My conversations, most recent first, with the last message and my unread count."""
     position: tuple[float, str] | None = None
     if cursor:
@@ -69,7 +82,10 @@ async def conversations(user: CurrentUser, inbox: InboxDep, limit: Limit = 20,
 
 @router.get("/conversations/{user_id}/messages", response_model=MessagePage)
 async def history(
-    user_id: Other, user: CurrentUser, inbox: InboxDep, limit: Limit = 20,
+    user_id: Other,
+    user: CurrentUser,
+    inbox: InboxDep,
+    limit: Limit = 20,
     before: Annotated[StreamId | None, Query(description="Older than this id")] = None,
     after: Annotated[StreamId | None, Query(description="Newer than this id")] = None,
 ) -> MessagePage:
@@ -77,13 +93,15 @@ async def history(
     if before and after:
         raise Invalid("give `before` or `after`, not both")
     msgs, older, newer = await inbox.history(user.id, user_id, limit, before, after)
-    return MessagePage(items=[MessagePublic(**m.as_dict()) for m in msgs], older_cursor=older,
-                       newer_cursor=newer)
+    return MessagePage(
+        items=[MessagePublic(**m.as_dict()) for m in msgs], older_cursor=older, newer_cursor=newer
+    )
 
 
 @router.post("/conversations/{user_id}/read", response_model=ReadState)
-async def mark_read(user_id: Other, body: MarkRead, user: CurrentUser,
-                    inbox: InboxDep) -> ReadState:
+async def mark_read(
+    user_id: Other, body: MarkRead, user: CurrentUser, inbox: InboxDep
+) -> ReadState:
     """Mark my conversation with `user_id` read up to a message (never moves backwards)."""
     return ReadState(read_up_to=await inbox.mark_read(user.id, user_id, body.up_to))
 

@@ -17,9 +17,12 @@ router = APIRouter(tags=["recommendations"])
 
 @router.get("/suggestions", response_model=recommend.SuggestionPage)
 async def suggestions(
-    user: CurrentUser, graph: GraphDep, cache: CacheDep,
+    user: CurrentUser,
+    graph: GraphDep,
+    cache: CacheDep,
     algorithm: Annotated[recommend.Algorithm, Query(description="Ranking")] = "adamic_adar",
-    limit: Limit = 20, cursor: Cursor = None,
+    limit: Limit = 20,
+    cursor: Cursor = None,
 ) -> recommend.SuggestionPage:
     """People I may know: friends of friends ranked by the chosen link-prediction score,
     each with the mutual-friend count and up to 3 of them; a cold-start list (reason
@@ -28,23 +31,36 @@ async def suggestions(
 
 
 @router.post("/suggestions/{user_id}/dismiss", status_code=status.HTTP_204_NO_CONTENT)
-async def dismiss(user_id: Annotated[UserId, Path()], user: CurrentUser, graph: GraphDep,
-                  cache: CacheDep) -> None:
+async def dismiss(
+    user_id: Annotated[UserId, Path()], user: CurrentUser, graph: GraphDep, cache: CacheDep
+) -> None:
     """Never suggest `user_id` to me again (mine alone)."""
     await services.dismiss(graph, cache, user.id, user_id)
 
 
 @router.get("/feed", response_model=feed.FeedPage)
 async def get_feed(
-    user: CurrentUser, graph: GraphDep, cache: CacheDep,
+    user: CurrentUser,
+    graph: GraphDep,
+    cache: CacheDep,
     scope: Annotated[feed.Scope, Query()] = "friends",
     order: Annotated[feed.Order, Query()] = "recent",
     before: Annotated[datetime | None, Query(description="Only posts created before")] = None,
-    include_interactions: Annotated[bool, Query(description="Add posts friends liked or "
-                                                "commented on")] = True,
-    limit: Limit = 20, cursor: Cursor = None,
+    include_interactions: Annotated[
+        bool, Query(description="Add posts friends liked or commented on")
+    ] = True,
+    limit: Limit = 20,
+    cursor: Cursor = None,
 ) -> feed.FeedPage:
     """Feed candidates with the reasons each post is there."""
-    return await services.feed_page(graph, cache, user.id, scope=scope, order=order,
-                                    before=before, include_interactions=include_interactions,
-                                    limit=limit, cursor=cursor)
+    return await services.feed_page(
+        graph,
+        cache,
+        user.id,
+        scope=scope,
+        order=order,
+        before=before,
+        include_interactions=include_interactions,
+        limit=limit,
+        cursor=cursor,
+    )

@@ -20,8 +20,9 @@ async def get_me(user: CurrentUser, graph: GraphDep) -> UserPrivate:
 
 
 @router.patch("/me", response_model=UserPrivate)
-async def update_me(body: UserUpdate, user: CurrentUser, graph: GraphDep,
-                    cache: CacheDep) -> UserPrivate:
+async def update_me(
+    body: UserUpdate, user: CurrentUser, graph: GraphDep, cache: CacheDep
+) -> UserPrivate:
     changes = body.model_dump(exclude_none=True)
     return UserPrivate(**await services.update_profile(graph, cache, user.id, changes))
 
@@ -34,22 +35,26 @@ async def delete_me(user: CurrentUser, graph: GraphDep, cache: CacheDep, inbox: 
 
 @router.get("", response_model=Page[UserRef])
 async def search(
-    user: CurrentUser, graph: GraphDep,
+    user: CurrentUser,
+    graph: GraphDep,
     prefix: Annotated[str, Query(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9_]+$")],
-    limit: Limit = 20, cursor: Cursor = None,
+    limit: Limit = 20,
+    cursor: Cursor = None,
 ) -> Page[UserRef]:
     items, nxt = await users.search(graph, user.id, prefix, limit, cursor)
     return Page[UserRef](items=[UserRef(**i) for i in items], next_cursor=nxt)
 
 
 @router.get("/by-handle/{handle}", response_model=UserPublic)
-async def by_handle(handle: Annotated[Handle, Path()], user: CurrentUser,
-                    graph: GraphDep) -> UserPublic:
+async def by_handle(
+    handle: Annotated[Handle, Path()], user: CurrentUser, graph: GraphDep
+) -> UserPublic:
     return UserPublic(**await users.public_by_handle(graph, user.id, handle))
 
 
 @router.get("/{user_id}", response_model=UserPublic)
-async def by_id(user_id: Annotated[UserId, Path()], user: CurrentUser, graph: GraphDep,
-                cache: CacheDep) -> UserPublic:
+async def by_id(
+    user_id: Annotated[UserId, Path()], user: CurrentUser, graph: GraphDep, cache: CacheDep
+) -> UserPublic:
     """Cached; unknown ids are remembered for a minute (negative cache)."""
     return UserPublic(**await services.profile(graph, cache, user.id, user_id))

@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from redis.exceptions import RedisError
 
-from api import metrics, realtime, security
+from api import metrics, realtime, rkeys, security
 from api.inbox import id_score, valid_id
 from graph import users
 from graph.errors import GraphError
@@ -79,14 +79,18 @@ async def websocket(ws: WebSocket, token: str | None = None, since: str | None =
             if cursor is None:
                 cursor = await realtime.last_event_id(redis, user)
             else:
-                info = await redis.xinfo_stream(realtime.rkeys.user_events(user))
+                info = await redis.xinfo_stream(rkeys.user_events(user))
                 trimmed = str(info.get("max-deleted-entry-id", "0-0"))
                 if id_score(cursor) < id_score(trimmed):
-                    queue.put_nowait({"type": "resync", "reason": "events before "
-                                      f"{trimmed} were trimmed; reload over REST"})
+                    queue.put_nowait(
+                        {
+                            "type": "resync",
+                            "reason": f"events before {trimmed} were trimmed; reload over REST",
+                        }
+                    )
         except RedisError:
             cursor = cursor or "0-0"
-        except Exception:  # noqa: BLE001 - a missing stream has no info: nothing trimmed
+        except Exception:  # noqa: S110 - a missing stream has no info: nothing was trimmed
             pass
         assert cursor is not None
         while True:
@@ -145,8 +149,11 @@ async def websocket(ws: WebSocket, token: str | None = None, since: str | None =
     tasks = [asyncio.create_task(t()) for t in (produce, send, receive)]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        disconnected = any(isinstance(t.exception(), WebSocketDisconnect)
-                           for t in done if not t.cancelled() and t.exception())
+        disconnected = any(
+            isinstance(t.exception(), WebSocketDisconnect)
+            for t in done
+            if not t.cancelled() and t.exception()
+        )
         if not disconnected:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(code=close_code), timeout=2)
