@@ -1,0 +1,158 @@
+"""Friend suggestions ("people you may know") and dismissals.
+
+Candidates are friends of my friends, minus: me, my friends, anyone with a pending
+request either way, anyone blocked either way, anyone I dismissed, and users who are
+not discoverable. Each algorithm is one query file (`queries/recommend/<algorithm>`),
+chosen through the `Algorithm` allow-list; scores equal networkx's textbook link
+prediction scores on the full FRIENDS graph. A user without friends gets the
+cold-start list instead (pending requesters, then popular users).
+
+Contracts and trade-offs (hub cap, cursors, cold start) are in docs/recommendations.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel
+
+from graph import cursor as cursors
+from graph.db import Graph, Tx
+from graph.errors import Invalid, NotFound
+
+Algorithm = Literal["common_neighbors", "adamic_adar", "resource_allocation", "jaccard"]
+Reason = Literal["mutual_friends", "requested_you", "popular"]
+
+ALGORITHMS: tuple[Algorithm, ...] = get_args(Algorithm)
+_QUERY_BY_ALGORITHM: dict[Algorithm, str] = {a: f"recommend.{a}" for a in ALGORITHMS}
+_COLD_START_TAG = "cold_start"
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+# Friends with more friends than this are not expanded when generating candidates
+# (scores of the candidates found stay exact). See docs/recommendations.md.
+HUB_DEGREE = 1000
+MAX_MUTUALS_SHOWN = 3
+
+
+class UserRef(BaseModel):
+    id: str
+    handle: str
+    display_name: str
+
+
+class Suggestion(BaseModel):
+    user: UserRef
+    score: float
+    mutual_count: int
+    # At most 3, ordered by id; mutual friends blocked by or with me are left out here
+    # (they still count in score and mutual_count).
+    mutual_friends: list[UserRef]
+    reason: Reason
+
+
+class SuggestionPage(BaseModel):
+    items: list[Suggestion]
+    next_cursor: str | None
+
+
+def check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Invalid(f"limit must be between 1 and {MAX_LIMIT}", {"limit": limit})
+
+
+async def suggest(
+    graph: Graph,
+    user_id: str,
+    *,
+    algorithm: Algorithm = "adamic_adar",
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+    hub_degree: int = HUB_DEGREE,
+) -> SuggestionPage:
+    """One page of suggestions, ordered by score desc then user id asc.
+
+    Raises NotFound for an unknown user, Invalid for a bad limit, algorithm or cursor
+    (including a cursor from another algorithm, or a ranked-list cursor once the user
+    has no friends and gets the cold-start list, or the other way round).
+    """
+    if algorithm not in _QUERY_BY_ALGORITHM:
+        raise Invalid("unknown algorithm", {"algorithm": algorithm, "allowed": list(ALGORITHMS)})
+    check_limit(limit)
+    if hub_degree < 1:
+        raise Invalid("hub_degree must be positive", {"hub_degree": hub_degree})
+
+    async def work(tx: Tx) -> SuggestionPage:
+        row = await tx.one("recommend.user_degree", user_id=user_id)
+        if row is None:
+            raise NotFound("user not found", {"id": user_id})
+        if row["degree"] == 0:
+            return await _cold_start(tx, user_id, limit, cursor)
+        return await _ranked(tx, user_id, algorithm, limit, cursor, hub_degree)
+
+    # One read transaction: the friend count and the list see the same snapshot.
+    return await graph.read_tx(work)
+
+
+async def _ranked(
+    tx: Tx, user_id: str, algorithm: Algorithm, limit: int, cursor: str | None, hub_degree: int
+) -> SuggestionPage:
+    after_score: float | None = None
+    after_id: str | None = None
+    if cursor is not None:
+        tag, after_score, after_id = cursors.expect(cursor, str, float, str)
+        if tag != algorithm:
+            raise Invalid(cursors.MALFORMED, {"cursor": f"belongs to {tag!r}, not {algorithm!r}"})
+    rows = await tx.run(
+        _QUERY_BY_ALGORITHM[algorithm], user_id=user_id, hub_degree=hub_degree,
+        after_score=after_score, after_id=after_id, limit=limit + 1,
+    )
+    items = [
+        Suggestion(
+            user=UserRef(**r["user"]), score=float(r["score"]), mutual_count=r["mutual_count"],
+            mutual_friends=[UserRef(**m) for m in r["mutual_friends"]][:MAX_MUTUALS_SHOWN],
+            reason="mutual_friends",
+        )
+        for r in rows[:limit]
+    ]
+    next_cursor = None
+    if len(rows) > limit:  # the extra row only says a next page exists
+        last = items[-1]
+        next_cursor = cursors.encode((algorithm, last.score, last.user.id))
+    return SuggestionPage(items=items, next_cursor=next_cursor)
+
+
+async def _cold_start(tx: Tx, user_id: str, limit: int, cursor: str | None) -> SuggestionPage:
+    after: tuple[Any, ...] = (None, None, None)
+    if cursor is not None:
+        tag, *rest = cursors.expect(cursor, str, int, float, str)
+        if tag != _COLD_START_TAG:
+            raise Invalid(cursors.MALFORMED, {"cursor": "not a cold-start cursor"})
+        after = tuple(rest)
+    rows = await tx.run(
+        "recommend.cold_start", user_id=user_id, after_tier=after[0], after_score=after[1],
+        after_id=after[2], limit=limit + 1,
+    )
+    items = [
+        Suggestion(user=UserRef(**r["user"]), score=float(r["score"]), mutual_count=0,
+                   mutual_friends=[], reason=r["reason"])
+        for r in rows[:limit]
+    ]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = cursors.encode(
+            (_COLD_START_TAG, int(last["tier"]), float(last["score"]), last["user"]["id"])
+        )
+    return SuggestionPage(items=items, next_cursor=next_cursor)
+
+
+async def dismiss(graph: Graph, user_id: str, other_id: str) -> None:
+    """I no longer want `other_id` suggested. Idempotent; affects my suggestions only."""
+    if user_id == other_id:
+        raise Invalid("you cannot dismiss yourself")
+    row = await graph.write_one("recommend.dismiss", user_id=user_id, other_id=other_id)
+    if row is None or not row["me_found"]:
+        raise NotFound("user not found", {"id": user_id})
+    if not row["other_found"]:
+        raise NotFound("user not found", {"id": other_id})

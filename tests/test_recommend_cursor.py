@@ -1,0 +1,69 @@
+"""graph/cursor.py: exact round trips; anything that is not a cursor raises Invalid."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from graph import cursor
+from graph.errors import Invalid
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53),
+                    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=40))
+
+
+def raw(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+
+@given(st.lists(scalars, max_size=5))
+def test_round_trip_is_exact(values: list[object]) -> None:
+    token = cursor.encode(values)  # type: ignore[arg-type]
+    assert token.isascii() and "=" not in token and "+" not in token and "/" not in token
+    assert cursor.decode(token) == tuple(values)
+
+
+def test_float_keys_round_trip_bit_for_bit() -> None:
+    for x in (0.1 + 0.2, 1 / 3, 2.0, 1e-300, 5e-324, 1.7976931348623157e308):
+        (y,) = cursor.decode(cursor.encode((x,)))
+        assert y == x and type(y) is float
+
+
+@pytest.mark.parametrize("bad", [
+    "", "!!!", "a", "abc$", raw("not json"), raw('{"a": 1}'), raw("[[1]]"), raw('[{"a":1}]'),
+    raw("[NaN]"), raw("[Infinity]"), raw("[1]") + "=====", "x" * 2000,
+    base64.urlsafe_b64encode(b"\xff\xfe[1]").decode(),
+])
+def test_garbage_is_invalid(bad: str) -> None:
+    with pytest.raises(Invalid):
+        cursor.decode(bad)
+
+
+def test_expect_checks_shape_and_types() -> None:
+    token = cursor.encode(("adamic_adar", 1.5, "u1"))
+    assert cursor.expect(token, str, float, str) == ("adamic_adar", 1.5, "u1")
+    # An integral score written by another JSON encoder is still a float key.
+    assert cursor.expect(raw(json.dumps(["x", 2, "u"])), str, float, str) == ("x", 2.0, "u")
+    for types in [(str, float), (str, float, str, str), (str, str, str), (int, float, str)]:
+        with pytest.raises(Invalid):
+            cursor.expect(token, *types)
+    with pytest.raises(Invalid):  # a bool is not a number
+        cursor.expect(cursor.encode(("x", True, "u")), str, float, str)
+
+
+def test_positional_helpers() -> None:
+    token = cursor.encode_cursor("2024-01-01T00:00:00Z", "p1")
+    assert cursor.decode_cursor(token, 2) == ("2024-01-01T00:00:00Z", "p1")
+    with pytest.raises(Invalid):
+        cursor.decode_cursor(token, 1)
+
+
+def test_encode_refuses_non_scalars() -> None:
+    with pytest.raises(ValueError):
+        cursor.encode((float("nan"),))
+    with pytest.raises(TypeError):
+        cursor.encode(([1],))  # type: ignore[arg-type]
