@@ -47,6 +47,9 @@ def _driver_kwargs(settings: Settings) -> dict[str, Any]:
         "max_connection_pool_size": settings.neo4j_pool_size,
         "max_transaction_retry_time": 5.0,
         "keep_alive": True,
+        # Server notifications (unknown labels in an empty graph, deprecations) would be
+        # logged as warnings on every query; queries are reviewed in files instead.
+        "notifications_min_severity": "OFF",
     }
 
 
