@@ -45,6 +45,7 @@ down:
 
 run: up
 	$(SG) db migrate
+	$(SG) seed demo
 	$(SG) serve --host 127.0.0.1 --port 8000
 
 test-up: bootstrap
