@@ -278,6 +278,8 @@ async def run_read(
             database=graph.database,
             default_access_mode=neo4j.READ_ACCESS,
             fetch_size=max(1, min(row_cap + 1, 1000)),
+            # The service turns notifications off driver-wide; analysts want them back.
+            notifications_min_severity="INFORMATION",
         ) as session:
             tx = await session.begin_transaction(
                 timeout=timeout, metadata={"app": "socialgraph", "kind": "analyst"}

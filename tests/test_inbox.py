@@ -89,7 +89,8 @@ async def test_idempotent_send(
     first = await send(client, a, b, "once", k)
     assert first.status_code == 201
     rs = await asyncio.gather(*[send(client, a, b, "once", k) for _ in range(10)])
-    assert all(r.status_code == 200 and r.json() == first.json() for r in rs)
+    assert [r.status_code for r in rs] == [200] * 10, [r.text for r in rs]
+    assert all(r.json() == first.json() for r in rs)
     assert rs[0].headers["Idempotent-Replayed"] == "true"
     assert_error(await send(client, a, b, "different body", k), 409)
     hist = (await client.get(f"/v1/conversations/{a.id}/messages", headers=b.headers)).json()

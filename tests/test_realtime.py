@@ -71,7 +71,11 @@ def two_workers(settings: Settings) -> Iterator[list[str]]:
         for proc in procs:
             proc.terminate()
         for proc in procs:
-            proc.wait(timeout=20)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:  # graceful shutdown waits on open sockets
+                proc.kill()
+                proc.wait(timeout=10)
 
 
 async def next_of(ws: Any, kind: str, timeout: float = 5.0) -> dict[str, Any]:
