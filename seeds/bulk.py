@@ -7,7 +7,9 @@ are idempotent MERGEs). Rows must be unique per batch key (the seeds dedupe them
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from typing import Any
 
@@ -27,8 +29,12 @@ def chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str,
 
 def progress(disable: bool = False) -> Progress:
     return Progress(
-        TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), disable=disable, transient=False,
+        TextColumn("{task.description:<14}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        disable=disable,
+        transient=False,
     )
 
 
@@ -86,3 +92,101 @@ def reset(driver: Driver, database: str = "neo4j") -> None:
     """Delete everything (auto-commit: CALL IN TRANSACTIONS needs it)."""
     with driver.session(database=database) as session:
         session.run(q("system.delete_all").text).consume()
+
+
+# ---------------------------------------------------------------- packed batches
+#
+# The pure-Python Bolt driver packs parameters at roughly 30 µs per small map, so a
+# million `{a, b, since}` rows cost longer to serialise than Neo4j takes to write them.
+# The large seeds (synthetic graphs, edge lists) therefore send each batch as ONE string:
+# fields joined by ASCII unit separators, records by ASCII record separators, which the
+# `*_packed` queries split back apart server-side. Values must not contain either
+# separator (checked per batch); all fields arrive as strings.
+
+FIELD_SEP = "\x1f"  # ASCII US; the queries split on '\u001F'
+RECORD_SEP = "\x1e"  # ASCII RS; the queries split on '\u001E'
+
+Packable = Sequence[str | int]
+
+
+def pack(batch: Sequence[Packable]) -> str:
+    """One batch as one string; refuses values that contain a separator."""
+    text = RECORD_SEP.join(FIELD_SEP.join(map(str, row)) for row in batch)
+    fields = sum(len(row) - 1 for row in batch)
+    if text.count(FIELD_SEP) != fields or text.count(RECORD_SEP) != len(batch) - 1:
+        raise ValueError("a packed value contains an ASCII unit or record separator")
+    return text
+
+
+def write_packed(
+    driver: Driver,
+    query_name: str,
+    rows: Sequence[Packable],
+    *,
+    database: str = "neo4j",
+    batch_size: int = DEFAULT_BATCH,
+    label: str | None = None,
+    bar: Progress | None = None,
+    writers: int = 1,
+) -> int:
+    """Like `write_rows`, but each batch travels as one packed string in `$packed`.
+
+    `writers` > 1 runs that many sessions in threads, each taking the next batch. Only
+    for queries that are safe concurrently: CREATE/MERGE of distinct users, and of
+    distinct friendship pairs (the unique `pair` constraint serialises any overlap).
+    Deadlocks are transient errors, retried by `execute_write`."""
+    query = q(query_name)
+    task = bar.add_task(label or query.name, total=len(rows)) if bar else None
+    starts = iter(range(0, len(rows), batch_size))
+    lock = threading.Lock()
+
+    def work(tx: ManagedTransaction, packed: str) -> int:
+        record = tx.run(query.text, query.bind({"packed": packed})).single()
+        return int(record["n"]) if record else 0
+
+    def drain() -> int:
+        written = 0
+        with driver.session(database=database) as session:
+            while True:
+                with lock:
+                    start = next(starts, None)
+                if start is None:
+                    return written
+                batch = rows[start : start + batch_size]
+                written += session.execute_write(work, pack(batch))
+                if bar is not None and task is not None:
+                    bar.advance(task, len(batch))
+
+    if writers <= 1:
+        return drain()
+    with ThreadPoolExecutor(max_workers=writers, thread_name_prefix="seed-writer") as pool:
+        futures = [pool.submit(drain) for _ in range(writers)]
+        return sum(f.result() for f in futures)
+
+
+def users_packed(
+    driver: Driver, rows: Sequence[Packable], *, create: bool = False, **kw: Any
+) -> int:
+    """Rows (id, handle, display_name, bio, created_at epoch ms, source, source_id).
+    `create=True` only on an empty graph (after a reset): CREATE instead of MERGE."""
+    name = "seed.create_users_packed" if create else "seed.upsert_users_packed"
+    return write_packed(driver, name, rows, label="users", **kw)
+
+
+def friendships_packed(
+    driver: Driver, rows: Sequence[Packable], *, create: bool = False, **kw: Any
+) -> int:
+    """Rows (a, b, since epoch ms). `create=True` needs unique pairs that are not in the
+    graph yet (an empty graph after a reset); the unique `pair` constraint enforces it."""
+    name = "seed.create_friendships_packed" if create else "seed.upsert_friendships_packed"
+    return write_packed(driver, name, rows, label="friendships", **kw)
+
+
+def requests(driver: Driver, rows: Sequence[dict[str, Any]], **kw: Any) -> int:
+    """Friend requests from rows {from_id, to_id, status, created_at}. Idempotent."""
+    return write_rows(driver, "seed.upsert_requests", rows, label="requests", **kw)
+
+
+def credentials(driver: Driver, rows: Sequence[dict[str, Any]], **kw: Any) -> int:
+    """Set password hashes and roles from rows {id, password_hash, roles}."""
+    return write_rows(driver, "seed.set_credentials", rows, label="credentials", **kw)

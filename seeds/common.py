@@ -1,0 +1,161 @@
+"""What every seed shares: schema, reset, the seed report, timestamps, handles.
+
+Seeds use the synchronous driver (a CLI run is one sequential batch job) and write only
+through `seeds.bulk`. Each seed function returns a `SeedReport`; the CLI prints it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from neo4j import Driver, ManagedTransaction
+from rich.table import Table
+
+from graph.queries import Query, catalog, q
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+COUNT_KEYS = ("users", "friendships", "pending_requests", "posts", "likes", "comments")
+
+
+def ensure_schema(driver: Driver, database: str = "neo4j") -> None:
+    """Constraints and indexes from queries/schema (idempotent, as `socialgraph db migrate`).
+    Seeds need them: every MATCH/MERGE by id is an index seek, not a label scan."""
+    with driver.session(database=database) as session:
+        for query in sorted(catalog().area("schema"), key=lambda x: x.name):
+            session.run(query.text).consume()
+        session.run("CALL db.awaitIndexes(300)").consume()
+
+
+def reset_graph(driver: Driver, database: str = "neo4j", batch: int = 20_000) -> int:
+    """Delete everything: relationships first, then nodes, `batch` per transaction, in a
+    client-side loop. (`bulk.reset` detaches 10,000 nodes per transaction, which runs out
+    of transaction memory around the hubs of a million-edge graph on a 512 MB-1 GB heap;
+    one CALL IN TRANSACTIONS over it can outlast the server's 60 s transaction timeout.)
+    Returns the number of nodes and relationships deleted."""
+    deleted = 0
+    with driver.session(database=database) as session:
+        for name in ("seed.delete_relationships_batch", "seed.delete_nodes_batch"):
+            query = q(name)
+
+            def work(tx: ManagedTransaction, query: Query = query) -> int:
+                record = tx.run(query.text, query.bind({"limit": batch})).single()
+                return int(record["n"]) if record else 0
+
+            while n := session.execute_write(work):
+                deleted += n
+    return deleted
+
+
+def refresh_plans(driver: Driver, database: str = "neo4j") -> None:
+    """Resample indexes and drop cached plans between seed steps that change the graph's
+    shape: with the sample an index had while empty, the planner may scan a whole index
+    per row instead of seeking (`queries/seed/prepare_for_replanning.cypher`)."""
+    with driver.session(database=database) as session:
+        session.run(q("seed.prepare_for_replanning").text).consume()
+
+
+def graph_counts(driver: Driver, database: str = "neo4j") -> dict[str, int]:
+    records, _, _ = driver.execute_query(
+        q("seed.graph_counts").text, database_=database, routing_="r"
+    )
+    return {k: int(records[0][k]) for k in COUNT_KEYS}
+
+
+def is_empty(driver: Driver, database: str = "neo4j") -> bool:
+    records, _, _ = driver.execute_query(q("seed.any_node").text, database_=database, routing_="r")
+    return not records[0]["any"]
+
+
+@dataclass
+class SeedReport:
+    """What a seed sent, what it added, what the graph holds afterwards, and how long each
+    step took. `written` keeps the row counts the queries returned (checks and tests);
+    the table shows `new` = totals after minus `before`, which is exact whatever a
+    query counts (the like and comment queries count only rows that add affinity)."""
+
+    title: str
+    sent: dict[str, int] = field(default_factory=dict)
+    written: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    before: dict[str, int] = field(default_factory=dict)
+    totals: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+    @property
+    def new(self) -> dict[str, int]:
+        return {k: v - self.before.get(k, 0) for k, v in self.totals.items()}
+
+    def table(self) -> Table:
+        table = Table(title=self.title, title_justify="left")
+        for column in ("what", "rows sent", "new", "in graph", "seconds"):
+            table.add_column(column, justify="left" if column == "what" else "right")
+        new = self.new
+
+        def cell(value: float | None, fmt: str = "{:,}") -> str:
+            return "" if value is None else fmt.format(value)
+
+        names = list(dict.fromkeys([*self.seconds, *self.sent, *self.totals]))  # run order
+        for name in names:
+            if name not in self.seconds and name not in self.sent and not self.totals[name]:
+                continue  # nothing of that kind here, and this seed writes none
+            table.add_row(
+                name,
+                cell(self.sent.get(name)),
+                cell(new.get(name)) if name in self.before else "",
+                cell(self.totals.get(name)),
+                cell(self.seconds.get(name), "{:.1f}"),
+            )
+        return table
+
+
+def epoch_ms(dt: datetime) -> int:
+    return (dt - EPOCH) // timedelta(milliseconds=1)
+
+
+def from_epoch_ms(ms: int) -> datetime:
+    """Exact (no float rounding) UTC datetime from epoch milliseconds."""
+    return EPOCH + timedelta(milliseconds=ms)
+
+
+def start_of_today() -> datetime:
+    """The anchor of generated timestamps: today 00:00 UTC, so a re-run on the same day
+    writes the same times, and feeds still look recent."""
+    now = datetime.now(UTC)
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+_SLUG_RE = re.compile(r"[^a-z0-9]+")
+HANDLE_MAX = 30  # api/schemas.py: ^[A-Za-z0-9_]{3,30}$
+
+
+def slug(text: str) -> str:
+    """ASCII lower-case letters and digits only ('Zoë O'Neil' -> 'zoeoneil')."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return _SLUG_RE.sub("", ascii_text.lower())
+
+
+def handle_with_suffix(parts: list[str], suffix: str) -> str:
+    """A valid handle `<parts joined by _>_<suffix>`, the name part shortened to fit 30
+    characters; the suffix (a unique id) keeps it unique."""
+    room = HANDLE_MAX - len(suffix) - 1
+    name = "_".join(p for p in (slug(x) for x in parts) if p)[: max(room, 0)].strip("_")
+    handle = f"{name}_{suffix}" if name else f"u_{suffix}"
+    if len(handle) > HANDLE_MAX:
+        raise ValueError(f"id {suffix!r} is too long for a handle")
+    return handle
