@@ -15,7 +15,7 @@ TEST_ENV := SOCIALGRAPH_ENV=test \
             NEO4J_URI=bolt://127.0.0.1:7688 \
             REDIS_URL=redis://127.0.0.1:6380/0
 
-.PHONY: run test check lint types bootstrap system-deps up down test-up test-down seed-demo bench
+.PHONY: run test check lint types bootstrap system-deps up down test-up test-down bench
 
 bootstrap: system-deps $(VENV)/.installed
 
@@ -65,3 +65,7 @@ types: bootstrap
 	$(BIN)/mypy
 
 check: lint types test
+
+# Latency/throughput against the raw driver, a bare endpoint and networkx (docs/benchmarks.md).
+bench: bootstrap
+	$(BIN)/python -m bench.run $(BENCH_ARGS)

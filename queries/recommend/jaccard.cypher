@@ -4,8 +4,7 @@
 // returns: user {id, handle, display_name}, score, mutual_count, mutual_friends [{id, handle, display_name}] (at most 3, none blocked either way with me)
 // mode: read
 MATCH (me:User {id: $user_id})
-// Users excluded by my own relationships, gathered once (usually a handful): a pattern
-// check per candidate would re-scan my possibly dense relationship chains each time.
+// Users excluded by my own relationships, gathered once (usually a handful).
 CALL (me) {
   OPTIONAL MATCH (me)-[r:BLOCKED|REQUESTED|DISMISSED]-(x:User)
   WHERE r:BLOCKED
@@ -13,28 +12,45 @@ CALL (me) {
      OR (r:DISMISSED AND startNode(r) = me)
   RETURN collect(DISTINCT x) AS excluded
 }
-CALL (me, excluded) {
-  // Candidate generation: friends of friends, through non-hub friends only.
-  MATCH (me)-[:FRIENDS]-(f:User)
-  WHERE COUNT { (f)-[:FRIENDS]-() } <= $hub_degree
-  MATCH (f)-[:FRIENDS]-(c:User)
-  // Deduplicate before the checks: a candidate is reached once per mutual friend.
-  WITH DISTINCT me, excluded, c
-  WHERE c <> me
-    AND coalesce(c.discoverable, true)
-    AND NOT c IN excluded
-    AND NOT EXISTS { (me)-[:FRIENDS]-(c) }
-  RETURN c
+// My friends once, with their degrees (degree store), split at the hub cap.
+CALL (me) {
+  OPTIONAL MATCH (me)-[:FRIENDS]-(z:User)
+  WITH z, COUNT { (z)-[:FRIENDS]-() } AS dz
+  RETURN collect(z) AS friends,
+         collect(CASE WHEN dz <= $hub_degree THEN {z: z, d: dz} END) AS small,
+         collect(CASE WHEN dz > $hub_degree THEN {z: z, d: dz} END) AS hubs
 }
-// Scoring: every mutual friend counts, hubs included, so the score is textbook.
-MATCH (me)-[:FRIENDS]-(z:User)-[:FRIENDS]-(c)
-WITH me, c, z
-// Ordering by z.id fixes which mutual friends are named.
+// One expansion from my side through non-hub friends: each (z, c) row is a mutual friend
+// z of candidate c, so generating candidates also finds these mutuals. (Expanding from
+// the candidates' side instead would walk every candidate's whole friend list.)
+CALL (me, small) {
+  UNWIND small AS s
+  WITH me, s.z AS z, s.d AS dz
+  MATCH (z)-[:FRIENDS]-(c:User)
+  WHERE c <> me
+  RETURN c, collect({z: z, d: dz}) AS via
+}
+WITH me, excluded, friends, hubs, c, via
+WHERE coalesce(c.discoverable, true)
+  AND NOT c IN excluded
+  AND NOT c IN friends
+// Hub friends were not expanded: test each one's adjacency to the candidate instead, so
+// every mutual friend counts and the score stays textbook.
+CALL (c, hubs) {
+  UNWIND hubs AS h
+  WITH c, h, h.z AS hz
+  WHERE EXISTS { (hz)-[:FRIENDS]-(c) }
+  RETURN collect(h) AS via_hubs
+}
+UNWIND via + via_hubs AS m
+WITH me, size(friends) AS friends_of_me, c, m.z AS z, m.d AS dz
+// Ordering by z.id fixes the summation order, so the float score is bit-identical on
+// every call (the keyset comparison relies on it), and fixes which mutuals are named.
 ORDER BY z.id
-WITH me, c, collect(z) AS mutuals
-WITH me, c, mutuals, size(mutuals) AS m
+WITH me, friends_of_me, c, collect(z) AS mutuals
+WITH me, c, mutuals, size(mutuals) AS m, friends_of_me
 WITH me, c, mutuals,
-     toFloat(m) / (COUNT { (me)-[:FRIENDS]-() } + COUNT { (c)-[:FRIENDS]-() } - m) AS score
+     toFloat(m) / (friends_of_me + COUNT { (c)-[:FRIENDS]-() } - m) AS score
 WHERE $after_id IS NULL OR score < $after_score OR (score = $after_score AND c.id > $after_id)
 ORDER BY score DESC, c.id ASC
 LIMIT $limit
