@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from graph.errors import (
@@ -51,6 +52,43 @@ CODE_BY_STATUS = {
     429: "rate_limited",
     503: "unavailable",
 }
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+class ErrorBody(BaseModel):
+    """The error body, documented in the OpenAPI document for every error status."""
+
+    error: ErrorInfo
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Not allowed by the rules, a malformed cursor or an unparsable body",
+    401: "Missing, invalid, expired or revoked token",
+    403: "Not allowed for this user",
+    404: "No such resource (or hidden from you)",
+    409: "Conflicts with the current state",
+    413: "Request body above MAX_BODY_BYTES",
+    422: "The request does not match the schema; see details.errors",
+    429: "Rate limited; see Retry-After",
+    503: "A dependency (Neo4j or Redis) is unavailable; retry shortly",
+}
+
+
+def responses(
+    *statuses: int, notes: dict[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """`responses=` entries that document the error body for these statuses; `notes`
+    replaces the generic description of a status with what it means on that route."""
+    notes = notes or {}
+    return {
+        s: {"model": ErrorBody, "description": notes.get(s, ERROR_DESCRIPTIONS[s])}
+        for s in statuses
+    }
 
 
 class ApiError(Exception):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -94,9 +95,21 @@ def id_score(stream_id: str) -> float:
     return int(ms) * 1000 + int(seq or 0)
 
 
+STREAM_ID_PART_MAX = 2**64 - 1  # Redis stores both parts of a stream id as uint64
+_STREAM_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
+
+
+def id_parts(stream_id: str) -> tuple[int, int] | None:
+    """(ms, seq) of a stream id Redis accepts, else None (so bad input is a 400, not a 503)."""
+    m = _STREAM_ID.fullmatch(stream_id)
+    if m is None:
+        return None
+    ms, seq = int(m[1]), int(m[2])
+    return (ms, seq) if ms <= STREAM_ID_PART_MAX and seq <= STREAM_ID_PART_MAX else None
+
+
 def valid_id(stream_id: str) -> bool:
-    ms, sep, seq = stream_id.partition("-")
-    return bool(sep) and ms.isdigit() and seq.isdigit() and len(stream_id) <= 40
+    return id_parts(stream_id) is not None
 
 
 @dataclass(frozen=True)
@@ -197,6 +210,14 @@ class Inbox:
     ) -> tuple[list[Message], str | None, str | None]:
         """Newest first by default; `before` pages to older, `after` to newer messages.
         Returns (messages newest-first, cursor for older, cursor for newer)."""
+        for name, value in (("before", before), ("after", after)):
+            if value is not None and not valid_id(value):
+                raise Invalid(f"{name} must be a message id such as 1700000000000-0", {name: value})
+        # Redis rejects an exclusive range past either end of the id space; nothing is there.
+        if before is not None and id_parts(before) == (0, 0):
+            return [], None, None
+        if after is not None and id_parts(after) == (STREAM_ID_PART_MAX, STREAM_ID_PART_MAX):
+            return [], after, None
         conv = rkeys.conversation_id(me, other)
         key = rkeys.conv_stream(conv)
         try:

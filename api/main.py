@@ -74,9 +74,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(health.router)
     app.include_router(metrics_router)
-    v1 = APIRouter(prefix="/v1")
-    for module in (auth, users, friends, posts, recommend, messages, analytics, ws):
-        v1.include_router(module.router)
+    # Documented on every operation: the body limit, validation, and a dependency being down.
+    v1 = APIRouter(prefix="/v1", responses=errors.responses(413, 422, 503))
+    v1.include_router(auth.router)  # mixed: documents 401 per route
+    for module in (users, friends, posts, recommend, messages, ws):
+        v1.include_router(module.router, responses=errors.responses(401))
+    v1.include_router(analytics.router, responses=errors.responses(401, 403))
     app.include_router(v1)
     return app
 

@@ -22,5 +22,8 @@ NEGATIVE = Counter(
 INBOX_SENDS = Counter("sg_inbox_sends_total", "Message sends by outcome", ["outcome"])
 WS_CONNECTIONS = Gauge("sg_ws_connections", "Open WebSocket connections in this process")
 WS_EVENTS = Counter("sg_ws_events_total", "Events pushed to WebSockets")
+WS_SLOW_CONSUMERS = Counter(
+    "sg_ws_slow_consumers_total", "WebSockets closed with 4008 (queue full past the grace)"
+)
 DEP_ERRORS = Counter("sg_dependency_errors_total", "Neo4j and Redis errors", ["dependency"])
 RATE_LIMITED = Counter("sg_rate_limited_total", "Requests refused by a rate limit", ["action"])

@@ -32,27 +32,36 @@ class BodySizeLimit:
                     await self._reject(send)
                     return
         received = 0
-        started = False
+        started = exceeded = rejected = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    exceeded = True
                     raise BodyTooLarge
             return message
 
         async def tracking_send(message: Message) -> None:
-            nonlocal started
+            nonlocal started, rejected
+            if rejected:
+                return
             if message["type"] == "http.response.start":
+                if exceeded:
+                    # FastAPI turns any error while reading the body into its own 400
+                    # ("error parsing the body"); the client gets the 413 instead.
+                    rejected = True
+                    await self._reject(send)
+                    return
                 started = True
             await send(message)
 
         try:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
-            if not started:
+            if not started and not rejected:
                 await self._reject(send)
 
     async def _reject(self, send: Send) -> None:

@@ -6,6 +6,7 @@ log line is one JSON object with that id, the route template, status and duratio
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -13,7 +14,7 @@ import time
 import uuid
 
 from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import metrics
@@ -22,6 +23,18 @@ access_log = logging.getLogger("socialgraph.access")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 router = APIRouter(tags=["health"])
+
+
+def _asyncio_tasks() -> float:
+    try:
+        return float(len(asyncio.all_tasks()))
+    except RuntimeError:  # collected outside the event loop's thread
+        return float("nan")
+
+
+# Leak detection (tests/test_leaks.py): tasks left behind by cancelled requests or sockets.
+ASYNCIO_TASKS = Gauge("sg_asyncio_tasks", "asyncio tasks alive in this process")
+ASYNCIO_TASKS.set_function(_asyncio_tasks)
 
 
 @router.get("/metrics", response_class=Response, include_in_schema=False)

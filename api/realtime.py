@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -35,6 +36,8 @@ CLOSE_SLOW_CONSUMER = 4008
 CLOSE_TOO_BIG = 1009
 CLOSE_POLICY = 1008
 READ_BATCH = 100
+# A socket whose queue stays full this long is a slow consumer (closed with 4008).
+SLOW_CONSUMER_GRACE = 5.0
 
 
 class Hub:
@@ -106,8 +109,20 @@ async def oldest_event_id(redis: aioredis.Redis, user: str) -> str | None:
     return str(entries[0][0]) if entries else None
 
 
-async def read_events(redis: Any, user: str, after: str) -> list[dict[str, Any]]:
-    entries = await redis.xrange(rkeys.user_events(user), f"({after}", "+", count=READ_BATCH)
+async def wait_for_room(queue: asyncio.Queue[Any], seconds: float) -> bool:
+    """True once the queue has a free slot; False if it stays full for `seconds`."""
+    deadline = time.monotonic() + seconds
+    while queue.full():
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
+async def read_events(
+    redis: Any, user: str, after: str, count: int = READ_BATCH
+) -> list[dict[str, Any]]:
+    entries = await redis.xrange(rkeys.user_events(user), f"({after}", "+", count=count)
     out = []
     for event_id, fields in entries:
         payload = json.loads(fields["data"])

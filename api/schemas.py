@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 T = TypeVar("T")
 
@@ -206,13 +206,31 @@ class CatalogEntryPublic(BaseModel):
     defaults: dict[str, Any] = {}
 
 
+def _bolt_integers(params: dict[str, Any]) -> dict[str, Any]:
+    """Neo4j integers are 64-bit: a larger JSON integer is refused here (422) rather than
+    crashing the driver's packer. Iterative, so deep nesting cannot exhaust the stack."""
+    stack: list[Any] = [params]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise ValueError("integer parameters must fit in 64 bits")
+    return params
+
+
+QueryParams = Annotated[dict[str, Any], AfterValidator(_bolt_integers)]
+
+
 class NamedQueryRun(Input):
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: QueryParams = Field(default_factory=dict)
 
 
 class AdhocQuery(Input):
     query: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: QueryParams = Field(default_factory=dict)
     timeout: float = Field(5.0, gt=0, le=30, description="Seconds; the server stops it after")
     row_cap: int = Field(1000, ge=1, le=10_000)
 

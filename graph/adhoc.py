@@ -259,7 +259,7 @@ async def run_read(
     text: LiteralString,
     params: Mapping[str, Any],
     *,
-    timeout: float,  # noqa: ASYNC109 - Neo4j's transaction timeout, enforced by the server
+    timeout: float,
     row_cap: int,
     check: bool,
 ) -> AdhocResult:
@@ -319,7 +319,7 @@ async def run_adhoc(
     text: str,
     params: dict[str, Any] | None = None,
     *,
-    timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - server-side transaction timeout
+    timeout: float = DEFAULT_TIMEOUT,
     row_cap: int = DEFAULT_ROW_CAP,
 ) -> AdhocResult:
     """Run analyst Cypher read-only with a server timeout and a row cap.

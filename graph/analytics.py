@@ -145,7 +145,7 @@ async def run_named(
     name: str,
     params: Mapping[str, Any] | None = None,
     *,
-    timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - server-side transaction timeout
+    timeout: float = DEFAULT_TIMEOUT,
     row_cap: int = DEFAULT_ROW_CAP * 10,
 ) -> AdhocResult:
     """Run analytics query `name` with typed `params` (defaults filled in).

@@ -32,8 +32,12 @@ ReasonCode = Literal["posted_by", "posted_by_fof", "liked_by", "commented_by"]
 _QUERY_BY_ORDER: dict[Order, str] = {"recent": "feed.recent", "top": "feed.top"}
 _SCOPES: tuple[Scope, ...] = ("friends", "fof")
 # Reasons are listed authorship first, then interactions.
-_REASON_RANK: dict[str, int] = {"posted_by": 0, "posted_by_fof": 1, "liked_by": 2,
-                                "commented_by": 3}
+_REASON_RANK: dict[str, int] = {
+    "posted_by": 0,
+    "posted_by_fof": 1,
+    "liked_by": 2,
+    "commented_by": 3,
+}
 
 DEFAULT_LIMIT = 20
 HALF_LIFE_HOURS = 24.0
@@ -101,9 +105,12 @@ async def feed(
         raise Invalid("hub_degree must be positive", {"hub_degree": hub_degree})
 
     params: dict[str, Any] = {
-        "user_id": user_id, "include_fof": scope == "fof",
-        "include_interactions": include_interactions, "hub_degree": hub_degree,
-        "before": _utc(before) if before is not None else None, "limit": limit + 1,
+        "user_id": user_id,
+        "include_fof": scope == "fof",
+        "include_interactions": include_interactions,
+        "hub_degree": hub_degree,
+        "before": _utc(before) if before is not None else None,
+        "limit": limit + 1,
     }
     if order == "recent":
         after_key: str | None = None
@@ -125,8 +132,12 @@ async def feed(
                 when = _utc(datetime.fromisoformat(when_iso))
             except ValueError as exc:
                 raise Invalid(cursors.MALFORMED, {"cursor": "bad time"}) from exc
-        params |= {"now": when, "half_life_hours": HALF_LIFE_HOURS,
-                   "after_score": after_score, "after_id": after_id}
+        params |= {
+            "now": when,
+            "half_life_hours": HALF_LIFE_HOURS,
+            "after_score": after_score,
+            "after_id": after_id,
+        }
 
     async def work(tx: Tx) -> list[dict[str, Any]]:
         if await tx.one("feed.user_exists", user_id=user_id) is None:
@@ -156,8 +167,11 @@ def _item(row: dict[str, Any], *, with_score: bool) -> FeedItem:
     ]
     return FeedItem(
         post=FeedPost(
-            id=post["id"], text=post.get("text") or "", created_at=post["created_at"],
-            like_count=post.get("like_count") or 0, comment_count=post.get("comment_count") or 0,
+            id=post["id"],
+            text=post.get("text") or "",
+            created_at=post["created_at"],
+            like_count=post.get("like_count") or 0,
+            comment_count=post.get("comment_count") or 0,
         ),
         author=UserRef(**row["author"]),
         reasons=reasons,

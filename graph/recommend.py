@@ -104,12 +104,18 @@ async def _ranked(
         if tag != algorithm:
             raise Invalid(cursors.MALFORMED, {"cursor": f"belongs to {tag!r}, not {algorithm!r}"})
     rows = await tx.run(
-        _QUERY_BY_ALGORITHM[algorithm], user_id=user_id, hub_degree=hub_degree,
-        after_score=after_score, after_id=after_id, limit=limit + 1,
+        _QUERY_BY_ALGORITHM[algorithm],
+        user_id=user_id,
+        hub_degree=hub_degree,
+        after_score=after_score,
+        after_id=after_id,
+        limit=limit + 1,
     )
     items = [
         Suggestion(
-            user=UserRef(**r["user"]), score=float(r["score"]), mutual_count=r["mutual_count"],
+            user=UserRef(**r["user"]),
+            score=float(r["score"]),
+            mutual_count=r["mutual_count"],
             mutual_friends=[UserRef(**m) for m in r["mutual_friends"]][:MAX_MUTUALS_SHOWN],
             reason="mutual_friends",
         )
@@ -130,12 +136,21 @@ async def _cold_start(tx: Tx, user_id: str, limit: int, cursor: str | None) -> S
             raise Invalid(cursors.MALFORMED, {"cursor": "not a cold-start cursor"})
         after = tuple(rest)
     rows = await tx.run(
-        "recommend.cold_start", user_id=user_id, after_tier=after[0], after_score=after[1],
-        after_id=after[2], limit=limit + 1,
+        "recommend.cold_start",
+        user_id=user_id,
+        after_tier=after[0],
+        after_score=after[1],
+        after_id=after[2],
+        limit=limit + 1,
     )
     items = [
-        Suggestion(user=UserRef(**r["user"]), score=float(r["score"]), mutual_count=0,
-                   mutual_friends=[], reason=r["reason"])
+        Suggestion(
+            user=UserRef(**r["user"]),
+            score=float(r["score"]),
+            mutual_count=0,
+            mutual_friends=[],
+            reason=r["reason"],
+        )
         for r in rows[:limit]
     ]
     next_cursor = None

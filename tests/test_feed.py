@@ -41,9 +41,20 @@ def u(name: Any) -> str:
 
 def posts(neo: Any, rows: list[tuple[str, Any, datetime]]) -> None:
     """rows: (post id, author name, created_at)."""
-    bulk.posts(neo, [{"id": pid, "author_id": u(author), "text": f"text of {pid}",
-                      "created_at": at, "source": "test", "source_id": pid}
-                     for pid, author, at in rows])
+    bulk.posts(
+        neo,
+        [
+            {
+                "id": pid,
+                "author_id": u(author),
+                "text": f"text of {pid}",
+                "created_at": at,
+                "source": "test",
+                "source_id": pid,
+            }
+            for pid, author, at in rows
+        ],
+    )
 
 
 def likes(neo: Any, rows: list[tuple[Any, str]]) -> None:
@@ -52,14 +63,30 @@ def likes(neo: Any, rows: list[tuple[Any, str]]) -> None:
 
 
 def comments(neo: Any, rows: list[tuple[str, str]]) -> None:
-    bulk.comments(neo, [{"id": f"c-{i}", "user_id": u(who), "post_id": pid, "text": "hi",
-                         "created_at": T0, "source": "test", "source_id": str(i)}
-                        for i, (who, pid) in enumerate(rows)])
+    bulk.comments(
+        neo,
+        [
+            {
+                "id": f"c-{i}",
+                "user_id": u(who),
+                "post_id": pid,
+                "text": "hi",
+                "created_at": T0,
+                "source": "test",
+                "source_id": str(i),
+            }
+            for i, (who, pid) in enumerate(rows)
+        ],
+    )
 
 
 def block(neo: Any, a: str, b: str) -> None:
-    neo.execute_query("MATCH (a:User {id: $a}), (b:User {id: $b}) "
-                      "MERGE (a)-[r:BLOCKED]->(b) SET r.at = datetime()", a=u(a), b=u(b))
+    neo.execute_query(
+        "MATCH (a:User {id: $a}), (b:User {id: $b}) "
+        "MERGE (a)-[r:BLOCKED]->(b) SET r.at = datetime()",
+        a=u(a),
+        b=u(b),
+    )
 
 
 async def walk(graph: Graph, me: str, *, limit: int = 100, **kw: Any) -> list[FeedItem]:
@@ -86,14 +113,23 @@ def reasons(items: list[FeedItem]) -> dict[str, list[tuple[str, str]]]:
 
 # ---------------------------------------------------------------- sources and reasons
 
+
 def village(neo: Any) -> None:
     """me - a, me - b, a - c (c is a friend of a friend), d a stranger."""
     g = nx.Graph([("me", "a"), ("me", "b"), ("a", "c")])
     g.add_node("d")
     load_graph(neo, g)
     h = timedelta(hours=1)
-    posts(neo, [("a1", "a", T0 - 1 * h), ("b1", "b", T0 - 2 * h), ("c1", "c", T0 - 3 * h),
-                ("d1", "d", T0 - 4 * h), ("m1", "me", T0 - 5 * h)])
+    posts(
+        neo,
+        [
+            ("a1", "a", T0 - 1 * h),
+            ("b1", "b", T0 - 2 * h),
+            ("c1", "c", T0 - 3 * h),
+            ("d1", "d", T0 - 4 * h),
+            ("m1", "me", T0 - 5 * h),
+        ],
+    )
     likes(neo, [("a", "d1"), ("a", "b1"), ("a", "m1"), ("d", "a1")])
     comments(neo, [("b", "c1"), ("b", "m1"), ("c", "a1")])
 
@@ -109,18 +145,29 @@ async def test_reasons_by_scope_and_flag(graph: Graph, neo: Any) -> None:
         "d1": [("liked_by", "usera")],
     }
     assert {i.post.id: i.author.id for i in got} == {
-        "a1": u("a"), "b1": u("b"), "c1": u("c"), "d1": u("d")}
+        "a1": u("a"),
+        "b1": u("b"),
+        "c1": u("c"),
+        "d1": u("d"),
+    }
     a1 = got[0].post
     assert (a1.text, a1.created_at, a1.like_count, a1.comment_count) == (
-        "text of a1", T0 - timedelta(hours=1), 1, 1)
+        "text of a1",
+        T0 - timedelta(hours=1),
+        1,
+        1,
+    )
     assert all(i.score is None for i in got)
 
     got = await walk(graph, "me", include_interactions=False)
     assert reasons(got) == {"a1": [("posted_by", "usera")], "b1": [("posted_by", "userb")]}
 
     got = await walk(graph, "me", scope="fof", include_interactions=False)
-    assert reasons(got) == {"a1": [("posted_by", "usera")], "b1": [("posted_by", "userb")],
-                            "c1": [("posted_by_fof", "userc")]}
+    assert reasons(got) == {
+        "a1": [("posted_by", "usera")],
+        "b1": [("posted_by", "userb")],
+        "c1": [("posted_by_fof", "userc")],
+    }
 
     got = await walk(graph, "me", scope="fof")
     assert reasons(got)["c1"] == [("posted_by_fof", "userc"), ("commented_by", "userb")]
@@ -136,11 +183,15 @@ async def test_interacting_friends_are_capped_at_three_per_reason(graph: Graph, 
     comments(neo, [("f4", "s1"), ("f4", "s1")])  # two comments, one reason
     [item] = await walk(graph, "me")
     assert [(r.code, r.user.id) for r in item.reasons] == [
-        ("liked_by", u("f0")), ("liked_by", u("f1")), ("liked_by", u("f2")),
-        ("commented_by", u("f4"))]
+        ("liked_by", u("f0")),
+        ("liked_by", u("f1")),
+        ("liked_by", u("f2")),
+        ("commented_by", u("f4")),
+    ]
 
 
 # ---------------------------------------------------------------- exclusions
+
 
 @pytest.mark.parametrize("direction", ["me_blocks", "blocks_me"])
 async def test_blocked_authors_never_appear(graph: Graph, neo: Any, direction: str) -> None:
@@ -179,8 +230,14 @@ async def test_unknown_user_and_bad_arguments(graph: Graph, neo: Any) -> None:
     village(neo)
     with pytest.raises(NotFound):
         await feeds.feed(graph, "t-nobody")
-    for kw in ({"limit": 0}, {"limit": 101}, {"scope": "world"}, {"order": "random"},
-               {"cursor": "%%%"}, {"cursor": "W10"}):
+    for kw in (
+        {"limit": 0},
+        {"limit": 101},
+        {"scope": "world"},
+        {"order": "random"},
+        {"cursor": "%%%"},
+        {"cursor": "W10"},
+    ):
         with pytest.raises(Invalid):
             await feeds.feed(graph, u("me"), **kw)
     recent = await feeds.feed(graph, u("me"), limit=1)
@@ -194,13 +251,19 @@ async def test_unknown_user_and_bad_arguments(graph: Graph, neo: Any) -> None:
 
 # ---------------------------------------------------------------- recent, before, pages
 
+
 def timeline(neo: Any) -> list[tuple[str, datetime]]:
     """Friends f0..f3 post 20 posts with many equal timestamps; returns (id, at)."""
     load_graph(neo, nx.star_graph(["me", "f0", "f1", "f2", "f3"]))
     rnd = random.Random(5)
-    rows = [(f"p{i:02d}", f"f{rnd.randrange(4)}",
-             T0 - timedelta(minutes=10 * rnd.randrange(6), microseconds=rnd.choice([0, 7])))
-            for i in range(20)]
+    rows = [
+        (
+            f"p{i:02d}",
+            f"f{rnd.randrange(4)}",
+            T0 - timedelta(minutes=10 * rnd.randrange(6), microseconds=rnd.choice([0, 7])),
+        )
+        for i in range(20)
+    ]
     posts(neo, rows)
     return [(pid, at) for pid, _, at in rows]
 
@@ -235,6 +298,7 @@ async def test_pages_do_not_repeat_when_nothing_changes(graph: Graph, neo: Any) 
 
 # ---------------------------------------------------------------- top
 
+
 def expected_score(age_hours: float, affinity: float, likes_: int, comments_: int) -> float:
     decay: float = 0.5 ** (max(0.0, age_hours) / feeds.HALF_LIFE_HOURS)
     return decay * (1 + affinity) * (1 + math.log(1 + likes_ + 2 * comments_))
@@ -244,16 +308,29 @@ async def test_top_is_the_documented_score_and_deterministic(graph: Graph, neo: 
     g = nx.Graph([("me", "a"), ("me", "b"), ("a", "x"), ("b", "x"), ("a", "y")])
     load_graph(neo, g)
     h = timedelta(hours=1)
-    posts(neo, [("a-new", "a", T0 - 1 * h), ("a-old", "a", T0 - 30 * h),
-                ("b-new", "b", T0 - 2 * h), ("b-hot", "b", T0 - 20 * h),
-                ("future", "b", T0 + 5 * h), ("x1", "x", T0 - 3 * h)])
+    posts(
+        neo,
+        [
+            ("a-new", "a", T0 - 1 * h),
+            ("a-old", "a", T0 - 30 * h),
+            ("b-new", "b", T0 - 2 * h),
+            ("b-hot", "b", T0 - 20 * h),
+            ("future", "b", T0 + 5 * h),
+            ("x1", "x", T0 - 3 * h),
+        ],
+    )
     # me -> b affinity 1 + 2 = 3 (a like and a comment); me -> a affinity 1.
-    likes(neo, [("me", "b-hot"), ("me", "a-old"), ("x", "b-hot"), ("y", "b-hot"),
-                ("a", "x1")])
+    likes(neo, [("me", "b-hot"), ("me", "a-old"), ("x", "b-hot"), ("y", "b-hot"), ("a", "x1")])
     comments(neo, [("me", "b-hot"), ("x", "b-hot"), ("y", "b-hot")])
     affinity = {"a": 1, "b": 3, "x": 0}
-    meta = {"a-new": ("a", -1, 0, 0), "a-old": ("a", -30, 1, 0), "b-new": ("b", -2, 0, 0),
-            "b-hot": ("b", -20, 3, 3), "future": ("b", 5, 0, 0), "x1": ("x", -3, 1, 0)}
+    meta = {
+        "a-new": ("a", -1, 0, 0),
+        "a-old": ("a", -30, 1, 0),
+        "b-new": ("b", -2, 0, 0),
+        "b-hot": ("b", -20, 3, 3),
+        "future": ("b", 5, 0, 0),
+        "x1": ("x", -3, 1, 0),
+    }
     want = {pid: expected_score(-dh, affinity[a], lk, cm) for pid, (a, dh, lk, cm) in meta.items()}
     want_order = sorted(want, key=lambda pid: (-want[pid], pid))
 
@@ -282,14 +359,16 @@ async def test_top_cursor_keeps_the_first_pages_clock(graph: Graph, neo: Any) ->
     cursor = first.next_cursor
     while cursor is not None:
         # A caller passing a different (or no) `now` mid-walk still gets a consistent walk.
-        page = await feeds.feed(graph, u("me"), order="top", limit=5, cursor=cursor,
-                                now=T0 + timedelta(days=9))
+        page = await feeds.feed(
+            graph, u("me"), order="top", limit=5, cursor=cursor, now=T0 + timedelta(days=9)
+        )
         got.extend(i.post.id for i in page.items)
         cursor = page.next_cursor
     assert got == ids(full)
 
 
 # ---------------------------------------------------------------- hub cap
+
 
 async def test_hub_cap_limits_fof_expansion(graph: Graph, neo: Any) -> None:
     g = nx.Graph([("me", "a"), ("me", "h"), ("a", "c")] + [("h", f"o{i}") for i in range(4)])
@@ -302,16 +381,23 @@ async def test_hub_cap_limits_fof_expansion(graph: Graph, neo: Any) -> None:
 
 # ---------------------------------------------------------------- property
 
-@settings(max_examples=15, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(n=st.integers(10, 30), seed=st.integers(0, 2**32 - 1))
 async def test_recent_matches_a_python_model(graph: Graph, neo: Any, n: int, seed: int) -> None:
     rnd = random.Random(seed)
     g = nx.gnp_random_graph(n, 0.2, seed=seed)
     bulk.reset(neo)
     load_graph(neo, g)
-    rows = [(f"p{i:03d}", rnd.randrange(n), T0 - timedelta(hours=rnd.randrange(48)))
-            for i in range(3 * n)]
+    rows = [
+        (f"p{i:03d}", rnd.randrange(n), T0 - timedelta(hours=rnd.randrange(48)))
+        for i in range(3 * n)
+    ]
     posts(neo, rows)
     liked = {(rnd.randrange(n), rnd.choice(rows)[0]) for _ in range(2 * n)}
     likes(neo, list(liked))
@@ -333,6 +419,7 @@ async def test_recent_matches_a_python_model(graph: Graph, neo: Any, n: int, see
             if flag:
                 want |= {pid for who, pid in liked if who in friends and ok(pid)}
             want_order = sorted(want, key=lambda pid: (T0 - at[pid], pid))
-            got = await walk(graph, str(me), scope=scope, include_interactions=flag,
-                             limit=7, hub_degree=NO_CAP)
+            got = await walk(
+                graph, str(me), scope=scope, include_interactions=flag, limit=7, hub_degree=NO_CAP
+            )
             assert ids(got) == want_order, (scope, flag)

@@ -32,8 +32,9 @@ DYNAMIC = DATA / "vanilla" / "dynamic"
 PARAMS = DATA / "substitution_parameters"
 NO_CAP = 1_000_000
 
-pytestmark = pytest.mark.skipif(not (DYNAMIC / "person_0_0.csv").is_file(),
-                                reason=f"LDBC tiny data set not found at {DATA}")
+pytestmark = pytest.mark.skipif(
+    not (DYNAMIC / "person_0_0.csv").is_file(), reason=f"LDBC tiny data set not found at {DATA}"
+)
 
 
 @pytest.fixture(scope="module")
@@ -108,29 +109,48 @@ async def test_recent_feed_equals_ic2_and_ic9_on_posts(graph: Graph, neo: Any) -
 
     dates = sorted(snb.created.values())
     hubs = sorted(snb.knows, key=lambda p: (-len(snb.knows[p]), int(p)))[:3]
-    cases = params(2) + params(9) + [
-        (p, dates[len(dates) * q // 4]) for p in hubs for q in (1, 2, 3)]
+    cases = (
+        params(2) + params(9) + [(p, dates[len(dates) * q // 4]) for p in hubs for q in (1, 2, 3)]
+    )
     full_pages = 0
     for person, max_date in cases:
-        expected: list[tuple[Scope, list[str]]] = [("friends", snb.ic2(person, max_date)),
-                                                   ("fof", snb.ic9(person, max_date))]
+        expected: list[tuple[Scope, list[str]]] = [
+            ("friends", snb.ic2(person, max_date)),
+            ("fof", snb.ic9(person, max_date)),
+        ]
         for scope, want in expected:
             page = await feeds.feed(
-                graph, ldbc.person_id(person), scope=scope, order="recent",
-                include_interactions=False, before=at(max_date), limit=20, hub_degree=NO_CAP)
+                graph,
+                ldbc.person_id(person),
+                scope=scope,
+                order="recent",
+                include_interactions=False,
+                before=at(max_date),
+                limit=20,
+                hub_degree=NO_CAP,
+            )
             got = [i.post.id for i in page.items]
             assert got == [ldbc.post_id(m) for m in want], (person, max_date, scope)
             friend_ids = {ldbc.person_id(f) for f in snb.knows[person]}
             assert [[r.code for r in i.reasons] for i in page.items] == [
-                ["posted_by" if i.author.id in friend_ids else "posted_by_fof"]
-                for i in page.items]
+                ["posted_by" if i.author.id in friend_ids else "posted_by_fof"] for i in page.items
+            ]
             full_pages += len(want) == 20
     assert full_pages >= 6  # the comparison is not vacuous
 
     # Beyond the first page: the whole keyset walk equals the whole sorted list.
     person, max_date = params(9)[0]
-    for scope, want in (("friends", snb.ic2(person, max_date, None)),
-                        ("fof", snb.ic9(person, max_date, None))):
-        got = await walk(graph, person, scope=scope, include_interactions=False,
-                         before=at(max_date), limit=7, hub_degree=NO_CAP)
+    for scope, want in (
+        ("friends", snb.ic2(person, max_date, None)),
+        ("fof", snb.ic9(person, max_date, None)),
+    ):
+        got = await walk(
+            graph,
+            person,
+            scope=scope,
+            include_interactions=False,
+            before=at(max_date),
+            limit=7,
+            hub_degree=NO_CAP,
+        )
         assert got == [ldbc.post_id(m) for m in want], scope

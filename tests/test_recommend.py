@@ -26,8 +26,9 @@ from socialgraph.config import Settings
 from tests.graphs import load_graph, user_id
 
 NX_SCORE: dict[Algorithm, Callable[..., Iterable[tuple[Any, Any, float]]]] = {
-    "common_neighbors": lambda g, pairs: ((u, v, len(list(nx.common_neighbors(g, u, v))))
-                                          for u, v in pairs),
+    "common_neighbors": lambda g, pairs: (
+        (u, v, len(list(nx.common_neighbors(g, u, v)))) for u, v in pairs
+    ),
     "adamic_adar": nx.adamic_adar_index,
     "resource_allocation": nx.resource_allocation_index,
     "jaccard": nx.jaccard_coefficient,
@@ -46,28 +47,41 @@ async def graph(settings: Settings) -> AsyncIterator[Graph]:
 
 # Test-only setup for the edges this module reads but does not write.
 
+
 def request(neo: Any, a: str, b: str, status: str = "pending") -> None:
     neo.execute_query(
         "MATCH (a:User {id: $a}), (b:User {id: $b}) "
         "MERGE (a)-[r:REQUESTED {key: $a + '|' + $b}]->(b) "
         "SET r.status = $status, r.created_at = datetime(), r.updated_at = datetime()",
-        a=a, b=b, status=status)
+        a=a,
+        b=b,
+        status=status,
+    )
 
 
 def block(neo: Any, a: str, b: str) -> None:
-    neo.execute_query("MATCH (a:User {id: $a}), (b:User {id: $b}) "
-                      "MERGE (a)-[r:BLOCKED]->(b) SET r.at = datetime()", a=a, b=b)
+    neo.execute_query(
+        "MATCH (a:User {id: $a}), (b:User {id: $b}) "
+        "MERGE (a)-[r:BLOCKED]->(b) SET r.at = datetime()",
+        a=a,
+        b=b,
+    )
 
 
 def dismissed(neo: Any, a: str, b: str) -> None:
-    neo.execute_query("MATCH (a:User {id: $a}), (b:User {id: $b}) "
-                      "MERGE (a)-[r:DISMISSED]->(b) SET r.at = datetime()", a=a, b=b)
+    neo.execute_query(
+        "MATCH (a:User {id: $a}), (b:User {id: $b}) "
+        "MERGE (a)-[r:DISMISSED]->(b) SET r.at = datetime()",
+        a=a,
+        b=b,
+    )
 
 
 def count_rels(neo: Any, rel_type: str) -> int:
     # rel_type comes from this file's literals only (test helper).
     recs, _, _ = neo.execute_query(
-        "MATCH ()-[r]->() WHERE type(r) = $t RETURN count(r) AS n", t=rel_type)
+        "MATCH ()-[r]->() WHERE type(r) = $t RETURN count(r) AS n", t=rel_type
+    )
     return int(recs[0]["n"])
 
 
@@ -91,9 +105,18 @@ def ids(items: Iterable[Suggestion]) -> list[str]:
 
 # ---------------------------------------------------------------- properties
 
-EXCLUSIONS = ("pending_out", "pending_in", "blocked_out", "blocked_in", "dismissed",
-              # These must NOT exclude: non-pending requests, and a dismissal by the other side.
-              "declined_out", "accepted_in", "cancelled_in", "dismissed_by_them")
+EXCLUSIONS = (
+    "pending_out",
+    "pending_in",
+    "blocked_out",
+    "blocked_in",
+    "dismissed",
+    # These must NOT exclude: non-pending requests, and a dismissal by the other side.
+    "declined_out",
+    "accepted_in",
+    "cancelled_in",
+    "dismissed_by_them",
+)
 EXCLUDING = {"pending_out", "pending_in", "blocked_out", "blocked_in", "dismissed"}
 
 
@@ -139,10 +162,15 @@ def excludes(kind: str, me: int, a: int, b: int) -> bool:
     return False
 
 
-@settings(max_examples=25, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(kind=st.sampled_from(["gnp", "powerlaw"]), n=st.integers(10, 40),
-       seed=st.integers(0, 2**32 - 1))
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    kind=st.sampled_from(["gnp", "powerlaw"]), n=st.integers(10, 40), seed=st.integers(0, 2**32 - 1)
+)
 async def test_scores_and_candidates_match_networkx(
     graph: Graph, neo: Any, kind: str, n: int, seed: int
 ) -> None:
@@ -166,26 +194,40 @@ async def test_scores_and_candidates_match_networkx(
 
     for u in users:
         me = user_id(u)
-        dist2 = {v for v in g.nodes if v != u and not g.has_edge(u, v)
-                 and any(True for _ in nx.common_neighbors(g, u, v))}
+        dist2 = {
+            v
+            for v in g.nodes
+            if v != u and not g.has_edge(u, v) and any(True for _ in nx.common_neighbors(g, u, v))
+        }
         excluded = {v for v in dist2 if v in hidden}
         excluded |= {b if a == u else a for k, a, b in rels if excludes(k, u, a, b)}
         # Mutual friends blocked with me are named nowhere but still count in the score.
-        blocked_with_me = {b if a == u else a for k, a, b in rels
-                           if k in ("blocked_out", "blocked_in") and u in (a, b)}
+        blocked_with_me = {
+            b if a == u else a
+            for k, a, b in rels
+            if k in ("blocked_out", "blocked_in") and u in (a, b)
+        }
         expected = dist2 - excluded
 
         if g.degree(u) == 0:  # cold start: everyone not excluded, requesters first
             cold = await all_pages(graph, me, limit=7)
             requesters = {b for k, a, b in rels if a == u and k == "pending_in"} - hidden
-            others = (set(g.nodes) - {u} - hidden - requesters
-                      - {b if a == u else a for k, a, b in rels if excludes(k, u, a, b)})
-            want_cold = (sorted(requesters, key=lambda v: (-g.degree(v), user_id(v)))
-                         + sorted(others, key=lambda v: (-g.degree(v), user_id(v))))
+            others = (
+                set(g.nodes)
+                - {u}
+                - hidden
+                - requesters
+                - {b if a == u else a for k, a, b in rels if excludes(k, u, a, b)}
+            )
+            want_cold = sorted(requesters, key=lambda v: (-g.degree(v), user_id(v))) + sorted(
+                others, key=lambda v: (-g.degree(v), user_id(v))
+            )
             assert [(s.user.id, s.score) for s in cold] == [
-                (user_id(v), float(g.degree(v))) for v in want_cold]
-            assert [s.reason for s in cold] == (["requested_you"] * len(requesters)
-                                                + ["popular"] * len(others))
+                (user_id(v), float(g.degree(v))) for v in want_cold
+            ]
+            assert [s.reason for s in cold] == (
+                ["requested_you"] * len(requesters) + ["popular"] * len(others)
+            )
             continue
 
         for algorithm in ALGORITHMS:
@@ -213,6 +255,7 @@ async def test_scores_and_candidates_match_networkx(
 
 # ---------------------------------------------------------------- exclusions
 
+
 def star(neo: Any) -> None:
     """me - f - c, me - f - x; c is the candidate, x a control candidate."""
     g = nx.Graph([("me", "f"), ("f", "c"), ("f", "x")])
@@ -223,10 +266,18 @@ ME, F, C, X = user_id("me"), user_id("f"), user_id("c"), user_id("x")
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-@pytest.mark.parametrize("exclusion", [
-    "friend", "pending_out", "pending_in", "blocked_out", "blocked_in", "dismissed",
-    "not_discoverable",
-])
+@pytest.mark.parametrize(
+    "exclusion",
+    [
+        "friend",
+        "pending_out",
+        "pending_in",
+        "blocked_out",
+        "blocked_in",
+        "dismissed",
+        "not_discoverable",
+    ],
+)
 async def test_each_exclusion(graph: Graph, neo: Any, algorithm: Algorithm, exclusion: str) -> None:
     star(neo)
     assert set(ids(await all_pages(graph, ME, algorithm=algorithm))) == {C, X}
@@ -304,10 +355,12 @@ async def test_unknown_user_bad_limit_bad_algorithm(graph: Graph, neo: Any) -> N
 
 # ---------------------------------------------------------------- hub cap
 
+
 async def test_hub_cap_skips_hub_expansion_but_keeps_scores_exact(graph: Graph, neo: Any) -> None:
     # h is a hub (degree 6). c is reachable through a and h; only-h candidates are lost.
-    g = nx.Graph([("me", "a"), ("me", "h"), ("a", "c"), ("h", "c")]
-                 + [("h", f"o{i}") for i in range(4)])
+    g = nx.Graph(
+        [("me", "a"), ("me", "h"), ("a", "c"), ("h", "c")] + [("h", f"o{i}") for i in range(4)]
+    )
     load_graph(neo, g)
     uncapped = await all_pages(graph, ME, algorithm="adamic_adar", hub_degree=NO_CAP)
     assert set(ids(uncapped)) == {user_id("c")} | {user_id(f"o{i}") for i in range(4)}
@@ -321,6 +374,7 @@ async def test_hub_cap_skips_hub_expansion_but_keeps_scores_exact(graph: Graph, 
 
 
 # ---------------------------------------------------------------- cursors
+
 
 async def test_cursor_walk_with_ties_is_stable(graph: Graph, neo: Any) -> None:
     g = nx.powerlaw_cluster_graph(40, 3, 0.2, seed=11)
@@ -344,16 +398,28 @@ async def test_bad_cursors(graph: Graph, neo: Any) -> None:
         with pytest.raises(Invalid):
             await recommend.suggest(graph, user_id(1), algorithm="jaccard", cursor=bad)
     with pytest.raises(Invalid):  # a cursor from another algorithm's list
-        await recommend.suggest(graph, user_id(1), algorithm="adamic_adar",
-                                cursor=page.next_cursor)
+        await recommend.suggest(graph, user_id(1), algorithm="adamic_adar", cursor=page.next_cursor)
 
 
 # ---------------------------------------------------------------- cold start
 
+
 async def test_cold_start_requested_then_popular(graph: Graph, neo: Any) -> None:
     # Users without friends: me. Popularity = degree.
-    g = nx.Graph([("p1", "q1"), ("p1", "q2"), ("p1", "q3"), ("p2", "q1"), ("p2", "q2"),
-                  ("r1", "q1"), ("r2", "q1"), ("r2", "q2"), ("r2", "q3"), ("r2", "q4")])
+    g = nx.Graph(
+        [
+            ("p1", "q1"),
+            ("p1", "q2"),
+            ("p1", "q3"),
+            ("p2", "q1"),
+            ("p2", "q2"),
+            ("r1", "q1"),
+            ("r2", "q1"),
+            ("r2", "q2"),
+            ("r2", "q3"),
+            ("r2", "q4"),
+        ]
+    )
     g.add_nodes_from(["me", "zero", "hidden_requester", "blocked", "dismissed_u", "sent"])
     load_graph(neo, g, discoverable={"hidden_requester": False})
     u = user_id
@@ -389,4 +455,6 @@ async def test_cold_start_requested_then_popular(graph: Graph, neo: Any) -> None
     # With a friend, the ranked list takes over.
     ranked = await all_pages(graph, ME)
     assert [(s.user.id, s.reason) for s in ranked] == [
-        (u("p1"), "mutual_friends"), (u("p2"), "mutual_friends")]
+        (u("p1"), "mutual_friends"),
+        (u("p2"), "mutual_friends"),
+    ]

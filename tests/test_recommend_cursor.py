@@ -12,8 +12,13 @@ from hypothesis import strategies as st
 from graph import cursor
 from graph.errors import Invalid
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53),
-                    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=40))
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**53), 2**53),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=40),
+)
 
 
 def raw(text: str) -> str:
@@ -33,11 +38,24 @@ def test_float_keys_round_trip_bit_for_bit() -> None:
         assert y == x and type(y) is float
 
 
-@pytest.mark.parametrize("bad", [
-    "", "!!!", "a", "abc$", raw("not json"), raw('{"a": 1}'), raw("[[1]]"), raw('[{"a":1}]'),
-    raw("[NaN]"), raw("[Infinity]"), raw("[1]") + "=====", "x" * 2000,
-    base64.urlsafe_b64encode(b"\xff\xfe[1]").decode(),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "!!!",
+        "a",
+        "abc$",
+        raw("not json"),
+        raw('{"a": 1}'),
+        raw("[[1]]"),
+        raw('[{"a":1}]'),
+        raw("[NaN]"),
+        raw("[Infinity]"),
+        raw("[1]") + "=====",
+        "x" * 2000,
+        base64.urlsafe_b64encode(b"\xff\xfe[1]").decode(),
+    ],
+)
 def test_garbage_is_invalid(bad: str) -> None:
     with pytest.raises(Invalid):
         cursor.decode(bad)

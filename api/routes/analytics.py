@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from api.deps import AnalystUser, GraphDep
+from api.errors import responses
 from api.schemas import AdhocQuery, CatalogEntryPublic, NamedQueryRun, QueryResult
 from graph import adhoc, analytics
 
@@ -23,7 +24,7 @@ async def catalog(_: AnalystUser) -> list[CatalogEntryPublic]:
 @router.post(
     "/queries/{name}",
     response_model=QueryResult,
-    responses={404: {"description": "unknown query"}, 400: {"description": "rejected"}},
+    responses=responses(400, 404, notes={400: "rejected parameters", 404: "unknown query"}),
 )
 async def run_named(
     name: QueryName, body: NamedQueryRun, _: AnalystUser, graph: GraphDep
@@ -35,7 +36,7 @@ async def run_named(
 @router.post(
     "/cypher",
     response_model=QueryResult,
-    responses={400: {"description": "write attempt, syntax error or timeout"}},
+    responses=responses(400, notes={400: "write attempt, syntax error or timeout"}),
 )
 async def run_cypher(body: AdhocQuery, _: AnalystUser, graph: GraphDep) -> QueryResult:
     """Ad-hoc Cypher in a READ transaction with a timeout and a row cap. Writes, syntax

@@ -10,6 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from api import ratelimit, security
 from api.deps import CurrentUser, GraphDep, RedisDep, SettingsDep, unauthorized
+from api.errors import responses
 from api.schemas import RefreshIn, Token, UserCreate, UserPrivate
 from graph import users
 
@@ -28,7 +29,7 @@ def _tokens(settings: SettingsDep, user_id: str, version: int) -> Token:
     "/users",
     response_model=UserPrivate,
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"description": "handle taken"}},
+    responses=responses(400, 409, notes={409: "handle taken"}),
 )
 async def register(body: UserCreate, graph: GraphDep) -> UserPrivate:
     password_hash = await run_in_threadpool(security.hash_password, body.password)
@@ -45,7 +46,7 @@ async def register(body: UserCreate, graph: GraphDep) -> UserPrivate:
 @router.post(
     "/auth/token",
     response_model=Token,
-    responses={401: {"description": "bad login"}, 429: {"description": "too many"}},
+    responses=responses(400, 401, 429, notes={401: "bad login", 429: "too many attempts"}),
 )
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
@@ -75,7 +76,11 @@ async def login(
     return _tokens(settings, creds["id"], creds["token_version"])
 
 
-@router.post("/auth/refresh", response_model=Token, responses={401: {"description": "revoked"}})
+@router.post(
+    "/auth/refresh",
+    response_model=Token,
+    responses=responses(400, 401, notes={401: "invalid or revoked refresh token"}),
+)
 async def refresh(body: RefreshIn, graph: GraphDep, settings: SettingsDep) -> Token:
     try:
         claims = security.decode(settings, body.refresh_token, "refresh")
@@ -87,7 +92,7 @@ async def refresh(body: RefreshIn, graph: GraphDep, settings: SettingsDep) -> To
     return _tokens(settings, row["id"], row["token_version"])
 
 
-@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, responses=responses(401))
 async def logout(user: CurrentUser, graph: GraphDep) -> None:
     """Revoke every access and refresh token of the current user."""
     await users.revoke_tokens(graph, user.id)

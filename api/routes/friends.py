@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, status
 
 from api import services
 from api.deps import CacheDep, CurrentUser, Cursor, GraphDep, InboxDep, Limit
+from api.errors import responses
 from api.schemas import (
     BlockItem,
     FriendItem,
@@ -28,7 +29,7 @@ Target = Annotated[UserId, Path(description="The other user's id")]
     "/friend-requests",
     response_model=FriendRequestResult,
     status_code=status.HTTP_201_CREATED,
-    responses={404: {"description": "no such user"}, 409: {"description": "duplicate"}},
+    responses=responses(400, 404, 409, notes={409: "blocked, already friends or already asked"}),
 )
 async def send_request(
     body: TargetUser, user: CurrentUser, graph: GraphDep, cache: CacheDep, inbox: InboxDep
@@ -38,7 +39,7 @@ async def send_request(
     return FriendRequestResult(user_id=body.user_id, status=outcome)
 
 
-@router.get("/friend-requests/incoming", response_model=Page[RequestItem])
+@router.get("/friend-requests/incoming", response_model=Page[RequestItem], responses=responses(400))
 async def incoming(
     user: CurrentUser, graph: GraphDep, limit: Limit = 20, cursor: Cursor = None
 ) -> Page[RequestItem]:
@@ -46,7 +47,7 @@ async def incoming(
     return Page[RequestItem](items=[RequestItem(**i) for i in items], next_cursor=nxt)
 
 
-@router.get("/friend-requests/outgoing", response_model=Page[RequestItem])
+@router.get("/friend-requests/outgoing", response_model=Page[RequestItem], responses=responses(400))
 async def outgoing(
     user: CurrentUser, graph: GraphDep, limit: Limit = 20, cursor: Cursor = None
 ) -> Page[RequestItem]:
@@ -54,7 +55,11 @@ async def outgoing(
     return Page[RequestItem](items=[RequestItem(**i) for i in items], next_cursor=nxt)
 
 
-@router.post("/friend-requests/{user_id}/accept", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/friend-requests/{user_id}/accept",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(400, 404),
+)
 async def accept(
     user_id: Target, user: CurrentUser, graph: GraphDep, cache: CacheDep, inbox: InboxDep
 ) -> None:
@@ -62,18 +67,28 @@ async def accept(
     await services.accept(graph, cache, inbox, user.id, user_id)
 
 
-@router.post("/friend-requests/{user_id}/decline", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/friend-requests/{user_id}/decline",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(400, 404),
+)
 async def decline(user_id: Target, user: CurrentUser, graph: GraphDep, cache: CacheDep) -> None:
     await services.decline(graph, cache, user.id, user_id)
 
 
-@router.delete("/friend-requests/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/friend-requests/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(400, 404),
+)
 async def cancel(user_id: Target, user: CurrentUser, graph: GraphDep, cache: CacheDep) -> None:
     """Cancel the request I sent to `user_id`."""
     await services.cancel(graph, cache, user.id, user_id)
 
 
-@router.get("/users/{user_id}/friends", response_model=Page[FriendItem])
+@router.get(
+    "/users/{user_id}/friends", response_model=Page[FriendItem], responses=responses(400, 404)
+)
 async def friends_of(
     user_id: Target, user: CurrentUser, graph: GraphDep, limit: Limit = 20, cursor: Cursor = None
 ) -> Page[FriendItem]:
@@ -83,7 +98,9 @@ async def friends_of(
     )
 
 
-@router.get("/users/{user_id}/mutual-friends", response_model=Page[UserRef])
+@router.get(
+    "/users/{user_id}/mutual-friends", response_model=Page[UserRef], responses=responses(400, 404)
+)
 async def mutual(
     user_id: Target, user: CurrentUser, graph: GraphDep, limit: Limit = 20, cursor: Cursor = None
 ) -> Page[UserRef]:
@@ -92,23 +109,27 @@ async def mutual(
     return Page[UserRef](items=[UserRef(**i["user"]) for i in items], next_cursor=nxt)
 
 
-@router.delete("/friends/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/friends/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(400, 404)
+)
 async def unfriend(user_id: Target, user: CurrentUser, graph: GraphDep, cache: CacheDep) -> None:
     await services.unfriend(graph, cache, user.id, user_id)
 
 
-@router.post("/blocks", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/blocks", status_code=status.HTTP_204_NO_CONTENT, responses=responses(400, 404))
 async def block(body: TargetUser, user: CurrentUser, graph: GraphDep, cache: CacheDep) -> None:
     """Block a user: ends the friendship and pending requests; hides each from the other."""
     await services.block(graph, cache, user.id, body.user_id)
 
 
-@router.delete("/blocks/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/blocks/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404)
+)
 async def unblock(user_id: Target, user: CurrentUser, graph: GraphDep, cache: CacheDep) -> None:
     await services.unblock(graph, cache, user.id, user_id)
 
 
-@router.get("/blocks", response_model=Page[BlockItem])
+@router.get("/blocks", response_model=Page[BlockItem], responses=responses(400))
 async def list_blocks(
     user: CurrentUser, graph: GraphDep, limit: Limit = 20, cursor: Cursor = None
 ) -> Page[BlockItem]:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Path, Query, Response, status
 
 from api import ratelimit, services
 from api.deps import CurrentUser, Cursor, GraphDep, InboxDep, Limit, RedisDep, SettingsDep
+from api.errors import responses
 from api.schemas import (
     ConversationItem,
     IdempotencyKey,
@@ -34,10 +35,22 @@ Other = Annotated[UserId, Path(description="The other participant's user id")]
     status_code=status.HTTP_201_CREATED,
     responses={
         200: {"model": MessagePublic, "description": "idempotent replay"},
-        403: {"description": "recipient does not accept messages from you"},
-        409: {"description": "idempotency key reused with another body"},
-        429: {"description": "send rate exceeded"},
-        503: {"description": "Redis unavailable"},
+        **responses(
+            400,
+            403,
+            404,
+            409,
+            429,
+            503,
+            notes={
+                400: "messaging yourself, or an unparsable body",
+                403: "recipient does not accept messages from you",
+                404: "no such recipient (or they blocked you)",
+                409: "idempotency key reused with another body, or you blocked the recipient",
+                429: "send rate exceeded",
+                503: "Redis unavailable",
+            },
+        ),
     },
 )
 async def send(
@@ -62,7 +75,7 @@ async def send(
     return MessagePublic(**message)
 
 
-@router.get("/conversations", response_model=Page[ConversationItem])
+@router.get("/conversations", response_model=Page[ConversationItem], responses=responses(400))
 async def conversations(
     user: CurrentUser, inbox: InboxDep, limit: Limit = 20, cursor: Cursor = None
 ) -> Page[ConversationItem]:
@@ -80,7 +93,9 @@ async def conversations(
     )
 
 
-@router.get("/conversations/{user_id}/messages", response_model=MessagePage)
+@router.get(
+    "/conversations/{user_id}/messages", response_model=MessagePage, responses=responses(400)
+)
 async def history(
     user_id: Other,
     user: CurrentUser,
@@ -98,7 +113,7 @@ async def history(
     )
 
 
-@router.post("/conversations/{user_id}/read", response_model=ReadState)
+@router.post("/conversations/{user_id}/read", response_model=ReadState, responses=responses(400))
 async def mark_read(
     user_id: Other, body: MarkRead, user: CurrentUser, inbox: InboxDep
 ) -> ReadState:

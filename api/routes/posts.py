@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, status
 
 from api import services
 from api.deps import CacheDep, CurrentUser, Cursor, GraphDep, Limit
+from api.errors import responses
 from api.schemas import (
     CommentCreate,
     CommentPublic,
@@ -24,25 +25,34 @@ PostId = Annotated[UserId, Path(description="Post id")]
 CommentId = Annotated[UserId, Path(description="Comment id")]
 
 
-@router.post("/posts", response_model=PostPublic, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/posts",
+    response_model=PostPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(400, 404),
+)
 async def create(
     body: PostCreate, user: CurrentUser, graph: GraphDep, cache: CacheDep
 ) -> PostPublic:
     return PostPublic(**await services.create_post(graph, cache, user.id, body.text))
 
 
-@router.get("/posts/{post_id}", response_model=PostPublic)
+@router.get("/posts/{post_id}", response_model=PostPublic, responses=responses(404))
 async def get(post_id: PostId, user: CurrentUser, graph: GraphDep) -> PostPublic:
     return PostPublic(**await posts.get(graph, user.id, post_id))
 
 
-@router.delete("/posts/{post_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/posts/{post_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(403, 404)
+)
 async def delete(post_id: PostId, user: CurrentUser, graph: GraphDep, cache: CacheDep) -> None:
     """Delete my post with its likes and comments (403 for someone else's)."""
     await services.delete_post(graph, cache, user.id, post_id)
 
 
-@router.get("/users/{user_id}/posts", response_model=Page[PostPublic])
+@router.get(
+    "/users/{user_id}/posts", response_model=Page[PostPublic], responses=responses(400, 404)
+)
 async def by_user(
     user_id: Annotated[UserId, Path()],
     user: CurrentUser,
@@ -54,14 +64,14 @@ async def by_user(
     return Page[PostPublic](items=[PostPublic(**i) for i in items], next_cursor=nxt)
 
 
-@router.put("/posts/{post_id}/like", response_model=LikeResult)
+@router.put("/posts/{post_id}/like", response_model=LikeResult, responses=responses(404))
 async def like(post_id: PostId, user: CurrentUser, graph: GraphDep, cache: CacheDep) -> LikeResult:
     """Idempotent: liking twice counts once."""
     r = await services.like(graph, cache, user.id, post_id)
     return LikeResult(post_id=post_id, liked=True, changed=r["created"], like_count=r["like_count"])
 
 
-@router.delete("/posts/{post_id}/like", response_model=LikeResult)
+@router.delete("/posts/{post_id}/like", response_model=LikeResult, responses=responses(404))
 async def unlike(
     post_id: PostId, user: CurrentUser, graph: GraphDep, cache: CacheDep
 ) -> LikeResult:
@@ -72,7 +82,10 @@ async def unlike(
 
 
 @router.post(
-    "/posts/{post_id}/comments", response_model=CommentPublic, status_code=status.HTTP_201_CREATED
+    "/posts/{post_id}/comments",
+    response_model=CommentPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(400, 404),
 )
 async def comment(
     post_id: PostId, body: CommentCreate, user: CurrentUser, graph: GraphDep, cache: CacheDep
@@ -80,7 +93,9 @@ async def comment(
     return CommentPublic(**await services.comment(graph, cache, user.id, post_id, body.text))
 
 
-@router.get("/posts/{post_id}/comments", response_model=Page[CommentPublic])
+@router.get(
+    "/posts/{post_id}/comments", response_model=Page[CommentPublic], responses=responses(400, 404)
+)
 async def comments(
     post_id: PostId, user: CurrentUser, graph: GraphDep, limit: Limit = 20, cursor: Cursor = None
 ) -> Page[CommentPublic]:
@@ -88,7 +103,11 @@ async def comments(
     return Page[CommentPublic](items=[CommentPublic(**i) for i in items], next_cursor=nxt)
 
 
-@router.delete("/posts/{post_id}/comments/{comment_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/posts/{post_id}/comments/{comment_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(403, 404),
+)
 async def delete_comment(
     post_id: PostId, comment_id: CommentId, user: CurrentUser, graph: GraphDep, cache: CacheDep
 ) -> None:

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Path, Query, status
 
 from api import services
 from api.deps import CacheDep, CurrentUser, Cursor, GraphDep, Limit
+from api.errors import responses
 from api.schemas import UserId
 from graph import feed, recommend
 
 router = APIRouter(tags=["recommendations"])
 
 
-@router.get("/suggestions", response_model=recommend.SuggestionPage)
+@router.get("/suggestions", response_model=recommend.SuggestionPage, responses=responses(400, 404))
 async def suggestions(
     user: CurrentUser,
     graph: GraphDep,
@@ -30,7 +31,11 @@ async def suggestions(
     return await services.suggestions(graph, cache, user.id, algorithm, limit, cursor)
 
 
-@router.post("/suggestions/{user_id}/dismiss", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/suggestions/{user_id}/dismiss",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(400, 404),
+)
 async def dismiss(
     user_id: Annotated[UserId, Path()], user: CurrentUser, graph: GraphDep, cache: CacheDep
 ) -> None:
@@ -38,7 +43,7 @@ async def dismiss(
     await services.dismiss(graph, cache, user.id, user_id)
 
 
-@router.get("/feed", response_model=feed.FeedPage)
+@router.get("/feed", response_model=feed.FeedPage, responses=responses(400, 404))
 async def get_feed(
     user: CurrentUser,
     graph: GraphDep,

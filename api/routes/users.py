@@ -8,18 +8,19 @@ from fastapi import APIRouter, Path, Query, status
 
 from api import services
 from api.deps import CacheDep, CurrentUser, Cursor, GraphDep, InboxDep, Limit
+from api.errors import responses
 from api.schemas import Handle, Page, UserId, UserPrivate, UserPublic, UserRef, UserUpdate
 from graph import users
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-@router.get("/me", response_model=UserPrivate)
+@router.get("/me", response_model=UserPrivate, responses=responses(404))
 async def get_me(user: CurrentUser, graph: GraphDep) -> UserPrivate:
     return UserPrivate(**await users.me(graph, user.id))
 
 
-@router.patch("/me", response_model=UserPrivate)
+@router.patch("/me", response_model=UserPrivate, responses=responses(400, 404))
 async def update_me(
     body: UserUpdate, user: CurrentUser, graph: GraphDep, cache: CacheDep
 ) -> UserPrivate:
@@ -33,7 +34,7 @@ async def delete_me(user: CurrentUser, graph: GraphDep, cache: CacheDep, inbox: 
     await services.delete_account(graph, cache, inbox, user.id)
 
 
-@router.get("", response_model=Page[UserRef])
+@router.get("", response_model=Page[UserRef], responses=responses(400))
 async def search(
     user: CurrentUser,
     graph: GraphDep,
@@ -45,14 +46,14 @@ async def search(
     return Page[UserRef](items=[UserRef(**i) for i in items], next_cursor=nxt)
 
 
-@router.get("/by-handle/{handle}", response_model=UserPublic)
+@router.get("/by-handle/{handle}", response_model=UserPublic, responses=responses(404))
 async def by_handle(
     handle: Annotated[Handle, Path()], user: CurrentUser, graph: GraphDep
 ) -> UserPublic:
     return UserPublic(**await users.public_by_handle(graph, user.id, handle))
 
 
-@router.get("/{user_id}", response_model=UserPublic)
+@router.get("/{user_id}", response_model=UserPublic, responses=responses(404))
 async def by_id(
     user_id: Annotated[UserId, Path()], user: CurrentUser, graph: GraphDep, cache: CacheDep
 ) -> UserPublic:

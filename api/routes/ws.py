@@ -94,18 +94,27 @@ async def websocket(ws: WebSocket, token: str | None = None, since: str | None =
             pass
         assert cursor is not None
         while True:
+            # Read no more than fits, so a backlog (a resume with `since`) is paced by the
+            # client instead of overflowing the queue; only a queue that stays full for
+            # SLOW_CONSUMER_GRACE seconds makes a slow consumer.
+            if not await realtime.wait_for_room(queue, realtime.SLOW_CONSUMER_GRACE):
+                metrics.WS_SLOW_CONSUMERS.inc()
+                close_code = realtime.CLOSE_SLOW_CONSUMER
+                return
+            batch = min(realtime.READ_BATCH, queue.maxsize - queue.qsize())
             try:
-                events = await realtime.read_events(redis, user, cursor)
+                events = await realtime.read_events(redis, user, cursor, count=batch)
             except (RedisError, OSError):
                 events = []
             for event in events:
                 try:
                     queue.put_nowait(event)
-                except asyncio.QueueFull:
+                except asyncio.QueueFull:  # a pong took the room meanwhile
+                    metrics.WS_SLOW_CONSUMERS.inc()
                     close_code = realtime.CLOSE_SLOW_CONSUMER
                     return
                 cursor = event["event_id"]
-            if len(events) == realtime.READ_BATCH:
+            if len(events) == batch:
                 continue
             try:
                 await asyncio.wait_for(wake.wait(), timeout=settings.ws_heartbeat_seconds)
@@ -113,6 +122,7 @@ async def websocket(ws: WebSocket, token: str | None = None, since: str | None =
                 try:
                     queue.put_nowait({"type": "heartbeat", "ts_ms": int(time.time() * 1000)})
                 except asyncio.QueueFull:
+                    metrics.WS_SLOW_CONSUMERS.inc()
                     close_code = realtime.CLOSE_SLOW_CONSUMER
                     return
             wake.clear()
@@ -158,8 +168,16 @@ async def websocket(ws: WebSocket, token: str | None = None, since: str | None =
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(code=close_code), timeout=2)
     finally:
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # Cancel until done: a cancellation that lands inside a Redis call can be swallowed
+        # by the client (seen with redis-py 8.1 on CPython 3.11), and a producer that missed
+        # it would keep this socket's tasks and registration alive (tests/test_leaks.py).
+        pending = set(tasks)
+        while pending:
+            for t in pending:
+                t.cancel()
+            _, pending = await asyncio.wait(pending, timeout=1.0)
+        for t in tasks:  # retrieve what they raised (the WebSocketDisconnect, say)
+            if not t.cancelled():
+                t.exception()
         hub.unregister(user, wake)
         metrics.WS_CONNECTIONS.dec()

@@ -1,0 +1,455 @@
+"""Dependency faults under load, against a real API process that is never restarted.
+
+- Neo4j is stopped and started again (20-30 s) while many users send and accept friend
+  requests and like/unlike posts: every answer is a success, an expected domain refusal
+  (409 duplicate request, 404 request already answered) or a 503 - never a 500 or a
+  dropped connection; afterwards there is no duplicate friendship or like, every like
+  count equals its LIKED edges, and requests succeed again through the same driver.
+  Known bug (XFAIL while it stands, everything else still enforced): a transaction that
+  Neo4j ends during the restart comes back as 400 query_rejected; see docs/hardening.md.
+- Redis is stopped and started again during reads and sends: reads keep answering 200
+  from Neo4j, sends fail fast with 503, and sends and /readyz recover by themselves.
+
+Numbers seen are in docs/hardening.md; set FAULTS_REPORT=<file> to write them as JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from seeds import bulk
+from socialgraph import devstack
+from socialgraph.config import Settings
+from tests.apiproc import ApiProcess
+from tests.factories import U, graph_users
+
+ERROR_KEYS = {"code", "message", "details"}
+
+
+@dataclass
+class Outcome:
+    op: str
+    status: int | str  # an HTTP status, or the name of a transport error
+    start: float  # time.monotonic() when the request was sent
+    elapsed: float
+    error_code: str | None = None
+    message: str | None = None
+
+
+@dataclass
+class Load:
+    """Concurrent workers that each repeat `step` until stopped, recording every outcome."""
+
+    client: httpx.AsyncClient
+    outcomes: list[Outcome] = field(default_factory=list)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def call(self, op: str, method: str, url: str, **kw: Any) -> httpx.Response | None:
+        t0 = time.monotonic()
+        try:
+            r = await self.client.request(method, url, **kw)
+        except httpx.HTTPError as exc:
+            self.outcomes.append(Outcome(op, type(exc).__name__, t0, time.monotonic() - t0))
+            return None
+        code = message = None
+        if r.status_code >= 400:
+            body = r.json()
+            assert set(body) == {"error"} and set(body["error"]) == ERROR_KEYS, r.text
+            code, message = body["error"]["code"], r.text
+        self.outcomes.append(Outcome(op, r.status_code, t0, time.monotonic() - t0, code, message))
+        return r
+
+    def start(self, n: int, step: Callable[[random.Random], Awaitable[None]]) -> None:
+        async def worker(seed: int) -> None:
+            rng = random.Random(seed)
+            while not self._stop.is_set():
+                await step(rng)
+
+        self._tasks += [asyncio.create_task(worker(len(self._tasks) + i)) for i in range(n)]
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await asyncio.gather(*self._tasks)
+
+    def tally(self, since: float = 0.0, until: float = float("inf")) -> dict[str, dict[str, int]]:
+        out: dict[str, Counter[str]] = {}
+        for o in self.outcomes:
+            if since <= o.start < until:
+                out.setdefault(o.op, Counter())[str(o.status)] += 1
+        return {op: dict(sorted(c.items())) for op, c in sorted(out.items())}
+
+
+async def until(condition: Callable[[], bool], deadline_s: float, min_s: float = 0.0) -> None:
+    """Wait at least `min_s`, then until `condition()` holds (at most `deadline_s`): phases
+    end on what was observed, so a slow shared machine only makes them longer."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < min_s or (not condition() and time.monotonic() - t0 < deadline_s):
+        await asyncio.sleep(0.1)
+
+
+def report(name: str, data: dict[str, Any]) -> None:
+    if path := os.environ.get("FAULTS_REPORT"):
+        existing = json.loads(open(path).read()) if os.path.exists(path) else {}
+        existing[name] = data
+        with open(path, "w") as f:
+            json.dump(existing, f, indent=1)
+
+
+def count(neo: Any, query: str) -> int:
+    records, _, _ = neo.execute_query(query)
+    return int(records[0][0])
+
+
+# ------------------------------------------------------------------ Neo4j restart
+
+RECOVERY_STREAK = 30
+RECOVERY_DEADLINE = 120.0
+
+
+# Neo4j's codes for a transaction the server ended: timed out, or stopped while it was
+# shutting down.
+TERMINATED_CODES = (
+    "Transaction.TransactionTimedOut",
+    "Transaction.Terminated",
+    "Transaction.LockClientStopped",
+)
+
+
+def is_known_timeout_400(o: Outcome) -> bool:
+    """Known bug, reported with a patch (docs/hardening.md): `graph.db.map_neo4j_error`
+    turns Neo4j's transaction timeout / termination into QueryRejected (400) instead of
+    Unavailable (503). Everything else in the test is still enforced while it stands."""
+    message = o.message or ""
+    return (
+        o.status == 400
+        and o.error_code == "query_rejected"
+        and any(code in message for code in TERMINATED_CODES)
+    )
+
+
+def recovered_since(outcomes: list[Outcome], t: float) -> float | None:
+    """Start of the first run of RECOVERY_STREAK answers (by start time, after `t`) that
+    has no 503 - or None if there is none yet."""
+    done = sorted((o for o in outcomes if o.start >= t), key=lambda o: o.start)
+    run: list[Outcome] = []
+    for o in done:
+        run = [*run, o] if o.status != 503 else []
+        if len(run) >= RECOVERY_STREAK:
+            return run[0].start
+    return None
+
+
+@pytest.mark.timeout(600)
+async def test_neo4j_restart_during_write_load(neo: Any, settings: Settings) -> None:
+    users = graph_users(neo, settings, 40, prefix="nf")
+    now = datetime.now(UTC)
+    post_ids = [f"np{i:02d}" for i in range(20)]
+    bulk.posts(
+        neo,
+        [
+            {"id": pid, "author_id": users[i].id, "text": f"post {i}", "created_at": now}
+            for i, pid in enumerate(post_ids)
+        ],
+    )
+    server = devstack.Neo4jServer(settings)
+    allowed = {
+        "like": {200, 503},
+        "unlike": {200, 503},
+        "request": {201, 409, 503},  # 409: already asked / already friends (races, retries)
+        "incoming": {200, 503},
+        "accept": {204, 404, 503},  # 404: answered meanwhile (the other side asked too)
+    }
+
+    try:
+        with ApiProcess(settings) as api:
+            limits = httpx.Limits(max_connections=64)
+            async with httpx.AsyncClient(base_url=api.url, timeout=60, limits=limits) as client:
+                load = Load(client)
+
+                circle = users[:12]  # requests within a small circle: accepts and races happen
+
+                async def step(rng: random.Random) -> None:
+                    op = rng.choices(["like", "unlike", "request", "accept"], [5, 1, 3, 2])[0]
+                    me: U = rng.choice(circle if op in ("request", "accept") else users)
+                    if op in ("like", "unlike"):
+                        method = "PUT" if op == "like" else "DELETE"
+                        url = f"/v1/posts/{rng.choice(post_ids)}/like"
+                        await load.call(op, method, url, headers=me.headers)
+                    elif op == "request":
+                        other = rng.choice([u for u in circle if u is not me])
+                        body = {"user_id": other.id}
+                        await load.call(
+                            op, "POST", "/v1/friend-requests", json=body, headers=me.headers
+                        )
+                    else:
+                        r = await load.call(
+                            "incoming",
+                            "GET",
+                            "/v1/friend-requests/incoming?limit=5",
+                            headers=me.headers,
+                        )
+                        if r is not None and r.status_code == 200 and r.json()["items"]:
+                            requester = rng.choice(r.json()["items"])["user"]["id"]
+                            url = f"/v1/friend-requests/{requester}/accept"
+                            await load.call("accept", "POST", url, headers=me.headers)
+
+                load.start(12, step)
+                await until(lambda: sum(o.status != 503 for o in load.outcomes) >= 60, 60, min_s=3)
+                t_stop = time.monotonic()
+                await asyncio.to_thread(server.stop)
+                t_down = time.monotonic()
+                await asyncio.sleep(3)
+                t_start = time.monotonic()
+                try:
+                    await asyncio.to_thread(server.start)
+                finally:
+                    t_up = time.monotonic()
+                # Recovered: RECOVERY_STREAK answers in a row without a 503 (same process, same
+                # driver: its pool replaces the dead connections by itself).
+                recovered_at = None
+                while recovered_at is None and time.monotonic() - t_up < RECOVERY_DEADLINE:
+                    await asyncio.sleep(0.5)
+                    recovered_at = recovered_since(load.outcomes, t_up)
+                await load.stop()
+
+                # The same API process, after the load: every write succeeds again.
+                after: Counter[int] = Counter()
+                for i in range(20):
+                    a, b = users[i], users[(i + 20) % 40]
+                    r = await client.put(f"/v1/posts/{post_ids[i]}/like", headers=a.headers)
+                    after[r.status_code] += 1
+                    r = await client.post(
+                        "/v1/friend-requests", json={"user_id": b.id}, headers=a.headers
+                    )
+                    after[r.status_code] += 1  # 201, or 409 if they were already friends
+                readyz = (await client.get("/readyz")).status_code
+    finally:
+        if server.pid() is None:  # a failure midway must not leave it down
+            server.start()
+
+    outcomes = load.outcomes
+    bad = [o for o in outcomes if o.status not in allowed[o.op]]
+    first_ok = min(
+        (o.start + o.elapsed for o in outcomes if o.start >= t_up and o.status != 503),
+        default=None,
+    )
+    slowest = max((o.elapsed for o in outcomes), default=0.0)
+
+    friends_dupes = count(
+        neo,
+        "MATCH (a:User)-[r:FRIENDS]-(b:User) WHERE a.id < b.id "
+        "WITH a, b, count(r) AS n WHERE n > 1 RETURN count(*)",
+    )
+    friends_total = count(neo, "MATCH ()-[r:FRIENDS]->() RETURN count(r)")
+    misoriented = count(
+        neo,
+        "MATCH (a)-[r:FRIENDS]->(b) WHERE a.id > b.id OR r.pair <> a.id + '|' + b.id "
+        "RETURN count(r)",
+    )
+    accepted_without_friendship = count(
+        neo,
+        "MATCH (a:User)-[r:REQUESTED {status: 'accepted'}]->(b:User) "
+        "WHERE NOT (a)-[:FRIENDS]-(b) RETURN count(r)",
+    )
+    friendship_without_accept = count(
+        neo,
+        "MATCH (a:User)-[:FRIENDS]->(b:User) "
+        "WHERE NOT (a)-[:REQUESTED {status: 'accepted'}]-(b) RETURN count(*)",
+    )
+    like_dupes = count(
+        neo,
+        "MATCH (u:User)-[l:LIKED]->(p:Post) WITH u, p, count(l) AS n WHERE n > 1 RETURN count(*)",
+    )
+    likes_total = count(neo, "MATCH (:User)-[l:LIKED]->(:Post) RETURN count(l)")
+    count_drift = count(
+        neo,
+        "MATCH (p:Post) WHERE p.like_count <> COUNT { (:User)-[:LIKED]->(p) } "
+        "OR p.like_count < 0 RETURN count(p)",
+    )
+
+    result = {
+        "requests": len(outcomes),
+        "before": load.tally(until=t_stop),
+        "stopping": load.tally(t_stop, t_down),
+        "down": load.tally(t_down, t_up),
+        "after_up": load.tally(t_up),
+        "neo4j_stop_s": round(t_down - t_stop, 1),
+        "neo4j_start_s": round(t_up - t_start, 1),
+        "first_success_after_up_s": round(first_ok - t_up, 2) if first_ok else None,
+        "recovered_after_up_s": round(recovered_at - t_up, 2) if recovered_at else None,
+        "slowest_answer_s": round(slowest, 2),
+        "after_load_sequential": dict(after),
+        "readyz_after": readyz,
+        "friendships": friends_total,
+        "likes": likes_total,
+        "timeline": [
+            (o.op, o.status, round(o.start - t_stop, 2), round(o.elapsed, 2)) for o in outcomes
+        ],
+        "t_down_up": [
+            round(t_down - t_stop, 2),
+            round(t_start - t_stop, 2),
+            round(t_up - t_stop, 2),
+        ],
+    }
+    report("neo4j_restart", result)
+    print(json.dumps({k: v for k, v in result.items() if k != "timeline"}, indent=1))
+
+    known = [o for o in bad if is_known_timeout_400(o)]
+    unknown = [o for o in bad if o not in known]
+    assert unknown == [], f"unexpected answers: {[(o.op, o.status, o.message) for o in unknown]}"
+    assert any(o.status == 503 for o in outcomes), "the outage was not observed"
+    assert sum(1 for o in outcomes if o.start < t_stop and o.status != 503) >= 50
+    assert recovered_at is not None, f"no {RECOVERY_STREAK} successes in a row after restart"
+    assert after[200] == 20 and after[201] + after[409] == 20 and readyz == 200
+    assert friends_total > 0 and likes_total > 0
+    assert friends_dupes == 0 and misoriented == 0
+    assert accepted_without_friendship == 0 and friendship_without_accept == 0
+    assert like_dupes == 0 and count_drift == 0
+    if known:
+        pytest.xfail(
+            f"{len(known)} answers were 400 query_rejected for a transaction Neo4j ended "
+            "during the restart; graph/db.py should map it to 503 (docs/hardening.md)"
+        )
+
+
+# ------------------------------------------------------------------ Redis outage
+
+
+@pytest.mark.timeout(300)
+async def test_redis_outage_during_mixed_load(neo: Any, settings: Settings) -> None:
+    users = graph_users(neo, settings, 30, prefix="rf")
+    n = len(users)
+    ring = [{"a": users[i].id, "b": users[(i + 1) % n].id} for i in range(n)]
+    chords = [{"a": users[i].id, "b": users[(i + 7) % n].id} for i in range(0, n, 2)]
+    bulk.friendships(neo, ring + chords)
+    neo.execute_query(
+        "MATCH (u:User) WHERE u.id STARTS WITH 'rf' SET u.who_can_message = 'everyone'"
+    )
+    server = devstack.RedisServer(settings)
+
+    try:
+        with ApiProcess(settings, SEND_RATE_PER_10S="1000000") as api:
+            async with httpx.AsyncClient(base_url=api.url, timeout=30) as client:
+                load = Load(client)
+
+                async def read(rng: random.Random) -> None:
+                    me = rng.choice(users)
+                    if rng.random() < 0.5:
+                        await load.call("suggestions", "GET", "/v1/suggestions", headers=me.headers)
+                    else:
+                        url = f"/v1/users/{rng.choice(users).id}"
+                        await load.call("profile", "GET", url, headers=me.headers)
+
+                async def send(rng: random.Random) -> None:
+                    a, b = rng.sample(users, 2)
+                    await load.call(
+                        "send",
+                        "POST",
+                        "/v1/messages",
+                        json={"to": b.id, "text": "during the outage?"},
+                        headers={**a.headers, "Idempotency-Key": uuid.uuid4().hex},
+                    )
+                    await asyncio.sleep(0.05)
+
+                fallback_before = api.metric("sg_cache_total", default=0.0, outcome="fallback")
+                load.start(6, read)
+                load.start(4, send)
+
+                def sends_ok() -> int:
+                    return sum(o.op == "send" and o.status == 201 for o in load.outcomes)
+
+                await until(lambda: sends_ok() >= 20, 60, min_s=2)
+                t_stop = time.monotonic()
+                await asyncio.to_thread(server.stop)
+                t_down = time.monotonic()
+                await asyncio.sleep(1)
+                ready_down = await client.get("/readyz")
+                await until(
+                    lambda: sum(o.op == "send" and o.start >= t_down for o in load.outcomes) >= 20,
+                    30,
+                    min_s=4,
+                )
+                t_start = time.monotonic()
+                try:
+                    await asyncio.to_thread(server.start)
+                finally:
+                    t_up = time.monotonic()
+                recovered_at = None
+                while time.monotonic() - t_up < 10:
+                    if (await client.get("/readyz")).status_code == 200:
+                        recovered_at = time.monotonic()
+                        break
+                    await asyncio.sleep(0.1)
+                await asyncio.sleep(5)
+                await load.stop()
+                fallback_after = api.metric("sg_cache_total", default=0.0, outcome="fallback")
+
+                # Everything works again through the same process.
+                a, b = users[0], users[1]
+                r = await client.post(
+                    "/v1/messages",
+                    json={"to": b.id, "text": "back"},
+                    headers={**a.headers, "Idempotency-Key": uuid.uuid4().hex},
+                )
+                final_send = r.status_code
+                final_ready = (await client.get("/readyz")).status_code
+    finally:
+        if server.pid() is None:  # a failure midway must not leave it down
+            server.start()
+
+    outcomes = load.outcomes
+    reads = [o for o in outcomes if o.op != "send"]
+    sends = [o for o in outcomes if o.op == "send"]
+    sends_down = [o for o in sends if t_down <= o.start and o.start + o.elapsed < t_start]
+    sends_503 = [o for o in sends if o.status == 503]
+    late_send_failures = [o for o in sends if o.start >= t_up + 2 and o.status != 201]
+    result = {
+        "requests": len(outcomes),
+        "before": load.tally(until=t_stop),
+        "stopping": load.tally(t_stop, t_down),
+        "down": load.tally(t_down, t_up),
+        "after_up": load.tally(t_up),
+        "redis_stop_s": round(t_down - t_stop, 2),
+        "redis_start_s": round(t_up - t_start, 2),
+        "readyz_while_down": ready_down.status_code,
+        "readyz_200_after_up_s": round(recovered_at - t_up, 2) if recovered_at else None,
+        "slowest_send_503_s": round(max((o.elapsed for o in sends_503), default=0.0), 3),
+        "slowest_send_while_down_s": round(max((o.elapsed for o in sends_down), default=0.0), 3),
+        "timeline": [
+            (o.op, o.status, round(o.start - t_stop, 2), round(o.elapsed, 3)) for o in sends
+        ],
+        "slowest_read_while_down_s": round(
+            max((o.elapsed for o in reads if t_down <= o.start < t_start), default=0.0), 3
+        ),
+        "cache_fallbacks": fallback_after - fallback_before,
+        "final_send": final_send,
+        "final_readyz": final_ready,
+    }
+    report("redis_outage", result)
+    print(json.dumps({k: v for k, v in result.items() if k != "timeline"}, indent=1))
+
+    assert [o for o in reads if o.status != 200] == [], "a read failed without Redis"
+    assert all(o.status in (201, 503) for o in sends), Counter(o.status for o in sends)
+    assert all(o.status == 201 for o in sends if o.start + o.elapsed < t_stop)
+    assert len(sends_down) > 10 and all(o.status == 503 for o in sends_down)
+    # Fail fast while Redis is down (connection refused). Sends that overlap the stop or
+    # the start are only reported (slowest_send_503_s): they may meet a Redis in between.
+    assert all(o.elapsed < 1.0 for o in sends_down), "a failing send was not fast"
+    assert late_send_failures == []
+    assert ready_down.status_code == 503 and ready_down.json()["redis"]["status"] == "down"
+    assert recovered_at is not None and final_ready == 200 and final_send == 201
+    assert fallback_after > fallback_before, "reads did not fall back to Neo4j"
