@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from neo4j.exceptions import ConnectionPoolError, ServiceUnavailable, SessionExpired
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -162,6 +163,20 @@ def install(app: FastAPI) -> None:
         code = CODE_BY_STATUS.get(exc.status_code, "error")
         return error_response(
             exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(ConnectionPoolError)
+    @app.exception_handler(ServiceUnavailable)
+    @app.exception_handler(SessionExpired)
+    async def _neo4j_unreachable(request: Request, exc: Exception) -> JSONResponse:
+        # Safety net for driver errors the data layer does not translate, e.g. no pooled
+        # connection within the acquisition timeout after a Neo4j restart (was a 500).
+        log.warning("Neo4j unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(
+            503,
+            "unavailable",
+            "the graph database is unavailable; retry shortly",
+            headers={"Retry-After": "1"},
         )
 
     @app.exception_handler(Exception)

@@ -7,6 +7,9 @@ API instead of hanging it.
 from __future__ import annotations
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from socialgraph.config import Settings
 
@@ -20,4 +23,8 @@ def open_redis(settings: Settings) -> aioredis.Redis:
         max_connections=200,
         decode_responses=True,
         retry_on_timeout=False,
+        # One immediate retry on a broken connection: after a Redis restart every pooled
+        # connection is stale and would otherwise fail one request each (tests/test_faults.py).
+        # Timeouts are not retried, so a slow Redis still costs at most one socket timeout.
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
     )

@@ -97,8 +97,15 @@ def map_neo4j_error(exc: Exception) -> Exception:
         return Conflict("the change conflicts with existing data", {"neo4j": exc.message})
     if isinstance(exc, TransientError):
         return Unavailable("the graph database is busy; retry shortly", {"neo4j": exc.message})
-    if isinstance(exc, ClientError) and "TransactionTimedOut" in (exc.code or ""):
-        # Our own bound was hit (NEO4J_QUERY_TIMEOUT): the client may retry later.
+    if isinstance(exc, ClientError) and (exc.code or "").startswith(
+        (
+            "Neo.ClientError.Transaction.TransactionTimedOut",
+            "Neo.ClientError.Transaction.Terminated",
+            "Neo.ClientError.Transaction.LockClientStopped",
+        )
+    ):
+        # Our own bound was hit (NEO4J_QUERY_TIMEOUT), or Neo4j stopped the transaction
+        # (shutdown, lock wait past its timeout): not the client's fault; it may retry.
         return Unavailable("the graph database took too long to answer; retry shortly")
     if isinstance(exc, ClientError):
         return QueryRejected(exc.message or str(exc), {"neo4j_code": exc.code})
