@@ -192,8 +192,8 @@ async def test_neo4j_restart_during_write_load(
     try:
         with ApiProcess(settings) as api:
             limits = httpx.Limits(max_connections=64)
-            async with httpx.AsyncClient(base_url=api.url, timeout=60, limits=limits) as client:
-                load = Load(client)
+            async with httpx.AsyncClient(base_url=api.url, timeout=60, limits=limits) as http:
+                load = Load(http)
 
                 circle = users[:12]  # requests within a small circle: accepts and races happen
 
@@ -245,13 +245,13 @@ async def test_neo4j_restart_during_write_load(
                 after: Counter[int] = Counter()
                 for i in range(20):
                     a, b = users[i], users[(i + 20) % 40]
-                    r = await client.put(f"/v1/posts/{post_ids[i]}/like", headers=a.headers)
+                    r = await http.put(f"/v1/posts/{post_ids[i]}/like", headers=a.headers)
                     after[r.status_code] += 1
-                    r = await client.post(
+                    r = await http.post(
                         "/v1/friend-requests", json={"user_id": b.id}, headers=a.headers
                     )
                     after[r.status_code] += 1  # 201, or 409 if they were already friends
-                readyz = (await client.get("/readyz")).status_code
+                readyz = (await http.get("/readyz")).status_code
     finally:
         if server.pid() is None:  # a failure midway must not leave it down
             server.start()
@@ -364,10 +364,10 @@ async def test_burst_after_idle_neo4j_restart(
     try:
         with ApiProcess(settings) as api:
             limits = httpx.Limits(max_connections=200)
-            async with httpx.AsyncClient(base_url=api.url, timeout=120, limits=limits) as client:
+            async with httpx.AsyncClient(base_url=api.url, timeout=120, limits=limits) as http:
 
                 async def burst() -> Load:
-                    load = Load(client)
+                    load = Load(http)
                     await asyncio.gather(
                         *(
                             load.call("like", "PUT", f"/v1/posts/ibp{i}/like", headers=u.headers)
