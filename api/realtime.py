@@ -53,7 +53,12 @@ class Hub:
 
     async def stop(self) -> None:
         if self._task:
-            self._task.cancel()
+            # Cancel until done: redis-py can swallow a cancellation that lands inside a
+            # call (seen with 8.1 on CPython 3.11), and the listener would loop on while
+            # the app's shutdown waited for it forever.
+            while not self._task.done():
+                self._task.cancel()
+                await asyncio.wait({self._task}, timeout=1.0)
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
