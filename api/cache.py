@@ -33,6 +33,7 @@ from api import metrics, rkeys
 
 log = logging.getLogger("socialgraph.cache")
 T = TypeVar("T")
+V = TypeVar("V")
 
 GLOBAL = rkeys.epoch("all")
 VERSION_TTL = 7 * 86400  # far above any cache TTL: a version key expiring cannot revive an entry
@@ -41,6 +42,13 @@ POLL_S = 0.02
 NEGATIVE_TTL = 60
 NEGATIVE_BUDGET = 10_000  # negative entries per NEGATIVE_TTL window, across all processes
 BREAKER_S = 1.0
+
+
+def _split(entry: str) -> tuple[dict[str, str | None], str]:
+    """A stored entry is `<optional dependencies as JSON>\\n<payload JSON>`: JSON text never
+    holds a raw newline, and a hit reads the payload without parsing it."""
+    head, _, payload = entry.partition("\n")
+    return json.loads(head), payload
 
 
 class Cache:
@@ -70,21 +78,25 @@ class Cache:
         kind: str,
         parts: Iterable[str],
         versions: Iterable[str],
-        compute: Callable[[], Awaitable[T]],
+        compute: Callable[[], Awaitable[V]],
         *,
         ttl: float,
-        dump: Callable[[T], Any],
-        load: Callable[[Any], T],
+        dump: Callable[[V], str],
+        load: Callable[[str], T],
         optional: Iterable[str] = (),
-        depends: Callable[[T], Iterable[str]] = lambda _: (),
+        depends: Callable[[V], Iterable[str]] = lambda _: (),
     ) -> T:
-        """`versions` are always part of the key. `optional` counters are read up front too,
+        """`compute` gives a value, `dump` its JSON text (what is stored), `load` turns stored
+        text into what the caller gets, on a hit and on a miss alike. A caller that returns
+        the JSON as is (load = str) skips parsing and re-serializing on the hot path.
+
+        `versions` are always part of the key. `optional` counters are read up front too,
         but only those that `depends(value)` names are stored with the entry and re-checked
         on every hit (e.g. a cold-start answer depends on the global popularity epoch)."""
 
         async def computed() -> T:
             metrics.COMPUTE.labels(kind).inc()
-            return await compute()
+            return load(dump(await compute()))
 
         if not self.available:
             metrics.CACHE.labels(kind, "fallback").inc()
@@ -98,8 +110,7 @@ class Cache:
             key = rkeys.cached(kind, *parts, "v" + ".".join(v or "0" for v in fixed))
             raw = await self.redis.get(key)
             if raw is not None:
-                entry = json.loads(raw)
-                deps: dict[str, str | None] = entry["o"]
+                deps, payload = _split(raw)
                 if deps and list(deps.values()) != await self.redis.mget(list(deps)):
                     raw = None  # an optional dependency moved on: stale, recompute
         except (RedisError, OSError) as exc:
@@ -108,15 +119,18 @@ class Cache:
             return await computed()
         if raw is not None:
             metrics.CACHE.labels(kind, "hit").inc()
-            return load(entry["d"])
+            return load(payload)
         metrics.CACHE.labels(kind, "miss").inc()
 
-        def encode(value: T) -> str:
+        async def computed_entry() -> tuple[str, T]:
+            metrics.COMPUTE.labels(kind).inc()
+            value = await compute()
+            text = dump(value)
             used = {k: seen[k] for k in depends(value)}
-            return json.dumps({"d": dump(value), "o": used}, default=str)
+            return json.dumps(used) + "\n" + text, load(text)
 
         def decode(raw_entry: str) -> T:
-            return load(json.loads(raw_entry)["d"])
+            return load(_split(raw_entry)[1])
 
         if (pending := self._inflight.get(key)) is not None:
             result: T = await asyncio.shield(pending)
@@ -124,7 +138,7 @@ class Cache:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            value = await self._fill(key, computed, ttl, encode, decode)
+            value = await self._fill(key, computed, computed_entry, ttl, decode)
             future.set_result(value)
             return value
         except BaseException as exc:
@@ -138,8 +152,8 @@ class Cache:
         self,
         key: str,
         computed: Callable[[], Awaitable[T]],
+        computed_entry: Callable[[], Awaitable[tuple[str, T]]],
         ttl: float,
-        encode: Callable[[T], str],
         decode: Callable[[str], T],
     ) -> T:
         lock = rkeys.lock(key)
@@ -161,10 +175,10 @@ class Cache:
                     return decode(str(raw))
             return await computed()  # the holder vanished or Redis failed: compute ourselves
         try:
-            value = await computed()
+            entry, value = await computed_entry()
             jittered = int(ttl * 1000 * random.uniform(0.8, 1.2))  # noqa: S311 - not security
             try:
-                await self.redis.set(key, encode(value), px=jittered)
+                await self.redis.set(key, entry, px=jittered)
                 await self.redis.delete(lock)
             except (RedisError, OSError) as exc:
                 self._tripped(exc)

@@ -9,36 +9,35 @@ import redis.asyncio as aioredis
 from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from api import security
+from api import security, services
 from api.cache import Cache
 from api.errors import ApiError
 from api.inbox import Inbox
-from graph import users
 from graph.db import Graph
 from socialgraph.config import Settings
 
 
-def get_graph(request: Request) -> Graph:
+async def get_graph(request: Request) -> Graph:
     graph: Graph = request.app.state.graph
     return graph
 
 
-def get_redis(request: Request) -> aioredis.Redis:
+async def get_redis(request: Request) -> aioredis.Redis:
     client: aioredis.Redis = request.app.state.redis
     return client
 
 
-def get_cache(request: Request) -> Cache:
+async def get_cache(request: Request) -> Cache:
     cache: Cache = request.app.state.cache
     return cache
 
 
-def get_inbox(request: Request) -> Inbox:
+async def get_inbox(request: Request) -> Inbox:
     inbox: Inbox = request.app.state.inbox
     return inbox
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -69,7 +68,10 @@ def unauthorized(message: str) -> ApiError:
 
 
 async def current_user(
-    graph: GraphDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2)]
+    graph: GraphDep,
+    cache: CacheDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2)],
 ) -> Principal:
     if not token:
         raise unauthorized("missing bearer token; log in at POST /v1/auth/token")
@@ -77,7 +79,7 @@ async def current_user(
         claims = security.decode(settings, token, "access")
     except security.TokenError as exc:
         raise unauthorized(str(exc)) from exc
-    row = await users.principal(graph, claims.sub)
+    row = await services.principal(graph, cache, claims.sub)
     # A deleted user, or one whose tokens were revoked, fails here.
     if row is None or row["token_version"] != claims.ver:
         raise unauthorized("the token is no longer valid; log in again")

@@ -177,23 +177,29 @@ class Inbox:
             else:
                 message = Message(msg_id, conv, sender, recipient, text, now_ms)
             event = json.dumps({"type": "message", "message": message.as_dict()})
-            await self._deliver(
-                keys=[
-                    rkeys.user_convs(recipient),
-                    rkeys.user_incoming(recipient, conv),
-                    rkeys.user_events(recipient),
-                ],
-                args=[
-                    conv,
-                    message.id,
-                    id_score(message.id),
-                    message.sent_at_ms,
-                    event,
-                    EVENTS_MAXLEN,
-                ],
-            )
-            await self.redis.zadd(rkeys.user_convs(sender), {conv: message.sent_at_ms}, gt=True)
-            await self.redis.publish(rkeys.EVENTS_CHANNEL, recipient)
+            # Recipient, sender and wake-up in one round trip. Not a transaction (the keys
+            # are in different slots); each step is idempotent, so a retried send repairs
+            # a pipeline cut short.
+            async with self.redis.pipeline(transaction=False) as pipe:
+                await self._deliver(
+                    keys=[
+                        rkeys.user_convs(recipient),
+                        rkeys.user_incoming(recipient, conv),
+                        rkeys.user_events(recipient),
+                    ],
+                    args=[
+                        conv,
+                        message.id,
+                        id_score(message.id),
+                        message.sent_at_ms,
+                        event,
+                        EVENTS_MAXLEN,
+                    ],
+                    client=pipe,
+                )
+                pipe.zadd(rkeys.user_convs(sender), {conv: message.sent_at_ms}, gt=True)
+                pipe.publish(rkeys.EVENTS_CHANNEL, recipient)
+                await pipe.execute()
         except ResponseError as exc:
             if "IDEM_MISMATCH" in str(exc):
                 raise Conflict(

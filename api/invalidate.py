@@ -13,6 +13,8 @@ Version counters (per user) and epochs (global), all in `api.rkeys`:
 | `epoch:feedfof` | every post/like/comment/friendship/block | friends-of-friends feeds |
 | `epoch:feed` | profile changes, fan-out overflow | all feeds |
 | `ver:prof:<u>` | u's profile, friendships, blocks, posts | profiles that u sees and that show u |
+| `ver:perm:<u>` | u's friendships, blocks, profile (`who_can_message`) | whether someone may message u, or u someone |
+| `ver:auth:<u>` | logout (token revocation), role changes (`socialgraph grant-role`) | u's principal (token version, roles) |
 | `epoch:all` | account deletion, and Redis coming back after a missed invalidation | everything |
 """
 
@@ -36,6 +38,7 @@ async def friendship_changed(cache: Cache, graph: Graph, a: str, b: str) -> None
     await cache.bump("sugg", [a, b, *friends])
     await cache.bump("feed", [a, b])
     await cache.bump("prof", [a, b])
+    await cache.bump("perm", [a, b])
     await cache.bump_epoch("degree", "popular", "feedfof", *(["sugg"] if overflow else []))
 
 
@@ -51,6 +54,7 @@ async def profile_changed(cache: Cache, user: str) -> None:
     # Names and discoverability appear in other people's suggestions and feeds; profile
     # edits are rare, so a global bump is cheaper than finding every reader.
     await cache.bump("prof", [user])
+    await cache.bump("perm", [user])  # who_can_message
     await cache.bump_epoch("sugg", "popular", "feed")
 
 
@@ -69,6 +73,10 @@ async def post_created(cache: Cache, graph: Graph, author: str, post_id: str) ->
     audience, overflow = await post_audience(graph, post_id)
     await cache.bump("prof", [author])
     await post_audience_changed(cache, audience, overflow)
+
+
+async def principal_changed(cache: Cache, user: str) -> None:
+    await cache.bump("auth", [user])
 
 
 async def user_deleted(cache: Cache) -> None:

@@ -47,7 +47,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             await migrate(driver, settings.neo4j_database)
             app.state.settings = settings
-            app.state.graph = Graph(driver, settings.neo4j_database, settings.neo4j_query_timeout)
+            app.state.graph = Graph(
+                driver,
+                settings.neo4j_database,
+                settings.neo4j_query_timeout,
+                wait_bound=settings.neo4j_connect_timeout * 2,
+            )
             app.state.redis = redis
             app.state.cache = Cache(redis)
             app.state.inbox = Inbox(redis)

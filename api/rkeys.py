@@ -80,7 +80,8 @@ def epoch(kind: str) -> str:
 
 
 def cached(kind: str, *parts: str) -> str:
-    return f"{PREFIX}:cache:{kind}:" + ":".join(parts)
+    # "cache2": entries are `<deps>\n<payload>`; the old single-JSON entries are never read.
+    return f"{PREFIX}:cache2:{kind}:" + ":".join(parts)
 
 
 def lock(cache_key: str) -> str:

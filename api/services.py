@@ -3,6 +3,7 @@ real-time events; or a cached read. Routes stay thin by calling exactly one of t
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -14,12 +15,41 @@ from graph import feed, friends, posts, recommend, users
 from graph.db import Graph
 from graph.errors import Conflict, Forbidden, Invalid, NotFound
 
+PRINCIPAL_TTL = 60.0
+
+
+def dump_json(value: Any) -> str:
+    return json.dumps(value, default=str)  # Neo4j dates as ISO text, as the API shows them
+
+
+PERMISSION_TTL = 300.0
 SUGGESTION_TTL = 300.0
 FEED_TTL = 60.0
 PROFILE_TTL = 300.0
 
 
 # ------------------------------------------------------------------ users
+
+
+async def principal(graph: Graph, cache: Cache, user_id: str) -> dict[str, Any] | None:
+    """Who a token's subject is now: token version and roles, or None once deleted. Every
+    authenticated request asks, so the answer is cached (a Neo4j round trip was most of a
+    warm request's cost). Logout and role changes bump `ver:auth:<u>`, deletion bumps
+    `epoch:all`, both after the Neo4j commit: a revoked token fails on its next request."""
+    return await cache.get_or_compute(
+        "auth",
+        [user_id],
+        [rkeys.version("auth", user_id)],
+        lambda: users.principal(graph, user_id),
+        ttl=PRINCIPAL_TTL,
+        dump=dump_json,
+        load=json.loads,
+    )
+
+
+async def revoke_tokens(graph: Graph, cache: Cache, user: str) -> None:
+    await users.revoke_tokens(graph, user)
+    await invalidate.principal_changed(cache, user)
 
 
 async def profile(graph: Graph, cache: Cache, viewer: str, user_id: str) -> dict[str, Any]:
@@ -41,8 +71,8 @@ async def profile(graph: Graph, cache: Cache, viewer: str, user_id: str) -> dict
         [rkeys.version("prof", viewer), rkeys.version("prof", user_id)],
         compute,
         ttl=PROFILE_TTL,
-        dump=lambda v: v,
-        load=lambda v: dict(v),
+        dump=dump_json,
+        load=json.loads,
     )
 
 
@@ -171,7 +201,9 @@ async def suggestions(
     algorithm: recommend.Algorithm,
     limit: int,
     cursor: str | None,
-) -> recommend.SuggestionPage:
+) -> str:
+    """The page as JSON text: a hit is served without parsing or re-serializing it."""
+
     def depends(page: recommend.SuggestionPage) -> list[str]:
         deps = []
         if algorithm == "jaccard":
@@ -186,8 +218,8 @@ async def suggestions(
         [rkeys.version("sugg", me), rkeys.epoch("sugg")],
         lambda: recommend.suggest(graph, me, algorithm=algorithm, limit=limit, cursor=cursor),
         ttl=SUGGESTION_TTL,
-        dump=lambda p: p.model_dump(mode="json"),
-        load=recommend.SuggestionPage.model_validate,
+        dump=lambda p: p.model_dump_json(),
+        load=str,
         optional=[rkeys.epoch("degree"), rkeys.epoch("popular")],
         depends=depends,
     )
@@ -207,13 +239,37 @@ def minute_now() -> datetime:
 # ------------------------------------------------------------------ messages
 
 
+async def message_facts(
+    graph: Graph, cache: Cache, sender: str, recipient: str
+) -> dict[str, Any] | None:
+    """What decides whether sender may message recipient (existence, blocks, friendship,
+    `who_can_message`), cached per ordered pair: a conversation asks on every message.
+    Friendship and block changes and profile edits bump `ver:perm` of both sides."""
+    return await cache.get_or_compute(
+        "perm",
+        [sender, recipient],
+        [rkeys.version("perm", sender), rkeys.version("perm", recipient)],
+        lambda: graph.read_one("messages.can_message", sender=sender, recipient=recipient),
+        ttl=PERMISSION_TTL,
+        dump=dump_json,
+        load=json.loads,
+    )
+
+
 async def send_message(
-    graph: Graph, inbox: Inbox, sender: str, recipient: str, text: str, idem_key: str
+    graph: Graph,
+    cache: Cache,
+    inbox: Inbox,
+    sender: str,
+    recipient: str,
+    text: str,
+    idem_key: str,
 ) -> tuple[dict[str, Any], bool]:
-    """Check the recipient's `who_can_message` and blocks in Neo4j, then store in Redis."""
+    """Check the recipient's `who_can_message` and blocks (Neo4j, cached), then store in
+    Redis."""
     if sender == recipient:
         raise Invalid("you cannot message yourself")
-    row = await graph.read_one("messages.can_message", sender=sender, recipient=recipient)
+    row = await message_facts(graph, cache, sender, recipient)
     if row is None or not row["recipient_exists"] or row["they_blocked"]:
         raise NotFound("user not found", {"id": recipient})
     if row["i_blocked"]:
@@ -237,10 +293,11 @@ async def feed_page(
     include_interactions: bool,
     limit: int,
     cursor: str | None,
-) -> feed.FeedPage:
-    """Cached per request shape. Friends-scope answers are invalidated per user; fof answers
-    also by the fof epoch (their audience is too wide to enumerate). `top` is evaluated at
-    minute granularity so its answer can be cached within the minute."""
+) -> str:
+    """As JSON text (see `suggestions`). Cached per request shape. Friends-scope answers are
+    invalidated per user; fof answers also by the fof epoch (their audience is too wide to
+    enumerate). `top` is evaluated at minute granularity so its answer can be cached within
+    the minute."""
     now = minute_now() if order == "top" else None
     versions = [rkeys.version("feed", me), rkeys.epoch("feed")]
     if scope == "fof":
@@ -271,6 +328,6 @@ async def feed_page(
             now=now,
         ),
         ttl=FEED_TTL,
-        dump=lambda p: p.model_dump(mode="json"),
-        load=feed.FeedPage.model_validate,
+        dump=lambda p: p.model_dump_json(),
+        load=str,
     )

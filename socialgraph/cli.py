@@ -157,6 +157,29 @@ def grant_role(
             database_=s.neo4j_database,
         )
     console.print(f"{handle}: roles = {sorted(roles)}")
+    _expire_principal(s, recs[0]["id"])
+
+
+def _expire_principal(s: Settings, user_id: str) -> None:
+    """The API caches each user's roles; bump their version so the change applies to the
+    user's next request instead of after the cache TTL."""
+    import redis
+
+    from api import rkeys, services
+    from api.cache import VERSION_TTL
+
+    key = rkeys.version("auth", user_id)
+    try:
+        client = redis.Redis.from_url(s.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        with client, client.pipeline() as pipe:
+            pipe.incr(key)
+            pipe.expire(key, VERSION_TTL)
+            pipe.execute()
+    except redis.RedisError as exc:
+        console.print(
+            f"[yellow]Redis unreachable ({exc}): running API workers keep the old roles for "
+            f"up to {services.PRINCIPAL_TTL:.0f} s.[/yellow]"
+        )
 
 
 @app.command()

@@ -4,6 +4,7 @@ after each kind of write, and Neo4j fallback when Redis is down."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -80,7 +81,8 @@ async def test_stampede_across_processes_computes_once(
     finally:
         for c in caches:
             await c.redis.aclose()
-    assert len({p.model_dump_json() for p in pages}) == 1
+    assert len(set(pages)) == 1
+    assert json.loads(pages[0])["items"]  # the one answer is a real, non-empty page
     assert computes("sugg") - before == 1
 
 
@@ -122,7 +124,7 @@ async def test_ttl_has_jitter(
     users = star_of_friends(neo, settings)
     for u in users:
         await client.get("/v1/suggestions", headers=u.headers)
-    ttls = {rds.pttl(k) for k in rds.keys("sg:cache:sugg:*") if not k.endswith(":lock")}
+    ttls = {rds.pttl(k) for k in rds.keys("sg:cache2:sugg:*") if not k.endswith(":lock")}
     assert len(ttls) > 1
     assert all(0.8 * 300_000 - 5_000 <= t <= 1.2 * 300_000 for t in ttls)
 

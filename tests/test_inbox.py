@@ -41,7 +41,10 @@ def redis_keys(rds: Any) -> list[str]:
     return sorted(
         k
         for k in rds.keys("sg:*")
-        if ":rate:" not in k and ":ver:" not in k and ":epoch:" not in k and ":cache:" not in k
+        if ":rate:" not in k
+        and ":ver:" not in k
+        and ":epoch:" not in k
+        and not k.startswith("sg:cache")
     )
 
 

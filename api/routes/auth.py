@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api import ratelimit, security
-from api.deps import CurrentUser, GraphDep, RedisDep, SettingsDep, unauthorized
+from api import ratelimit, security, services
+from api.deps import CacheDep, CurrentUser, GraphDep, RedisDep, SettingsDep, unauthorized
 from api.errors import responses
 from api.schemas import RefreshIn, Token, UserCreate, UserPrivate
 from graph import users
@@ -93,6 +93,6 @@ async def refresh(body: RefreshIn, graph: GraphDep, settings: SettingsDep) -> To
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, responses=responses(401))
-async def logout(user: CurrentUser, graph: GraphDep) -> None:
+async def logout(user: CurrentUser, graph: GraphDep, cache: CacheDep) -> None:
     """Revoke every access and refresh token of the current user."""
-    await users.revoke_tokens(graph, user.id)
+    await services.revoke_tokens(graph, cache, user.id)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
 from api import ratelimit, services
-from api.deps import CurrentUser, Cursor, GraphDep, InboxDep, Limit, RedisDep, SettingsDep
+from api.deps import CacheDep, CurrentUser, Cursor, GraphDep, InboxDep, Limit, RedisDep, SettingsDep
 from api.errors import responses
 from api.schemas import (
     ConversationItem,
@@ -57,6 +57,7 @@ async def send(
     body: MessageCreate,
     user: CurrentUser,
     graph: GraphDep,
+    cache: CacheDep,
     inbox: InboxDep,
     redis: RedisDep,
     settings: SettingsDep,
@@ -67,7 +68,7 @@ async def send(
     message (200) and creates nothing; keys are remembered for 25 hours."""
     await ratelimit.hit(redis, user.id, "send", settings.send_rate_per_10s, 10, fail_open=False)
     message, created = await services.send_message(
-        graph, inbox, user.id, body.to, body.text, idempotency_key
+        graph, cache, inbox, user.id, body.to, body.text, idempotency_key
     )
     if not created:
         response.status_code = status.HTTP_200_OK

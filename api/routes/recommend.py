@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from api import services
 from api.deps import CacheDep, CurrentUser, Cursor, GraphDep, Limit
@@ -24,11 +24,12 @@ async def suggestions(
     algorithm: Annotated[recommend.Algorithm, Query(description="Ranking")] = "adamic_adar",
     limit: Limit = 20,
     cursor: Cursor = None,
-) -> recommend.SuggestionPage:
+) -> Response:
     """People I may know: friends of friends ranked by the chosen link-prediction score,
     each with the mutual-friend count and up to 3 of them; a cold-start list (reason
     `requested_you` or `popular`) when I have no friends yet."""
-    return await services.suggestions(graph, cache, user.id, algorithm, limit, cursor)
+    page = await services.suggestions(graph, cache, user.id, algorithm, limit, cursor)
+    return Response(page, media_type="application/json")  # already JSON (cached text)
 
 
 @router.post(
@@ -56,9 +57,9 @@ async def get_feed(
     ] = True,
     limit: Limit = 20,
     cursor: Cursor = None,
-) -> feed.FeedPage:
+) -> Response:
     """Feed candidates with the reasons each post is there."""
-    return await services.feed_page(
+    page = await services.feed_page(
         graph,
         cache,
         user.id,
@@ -69,3 +70,4 @@ async def get_feed(
         limit=limit,
         cursor=cursor,
     )
+    return Response(page, media_type="application/json")  # already JSON (cached text)
