@@ -9,6 +9,7 @@ functions may be retried by the driver, so the write queries are idempotent
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -18,6 +19,7 @@ from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction, Driv
 from neo4j.exceptions import (
     AuthError,
     ClientError,
+    ConnectionPoolError,
     ConstraintError,
     DatabaseUnavailable,
     ServiceUnavailable,
@@ -142,10 +144,13 @@ class Tx:
 
 
 class Graph:
-    def __init__(self, driver: AsyncDriver, database: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self, driver: AsyncDriver, database: str, timeout: float = 10.0, wait_bound: float = 5.0
+    ) -> None:
         self.driver = driver
         self.database = database
         self.timeout = timeout
+        self.wait_bound = wait_bound  # seconds on top of `timeout` before a call gives up
 
     async def read_tx(self, fn: Callable[[Tx], Awaitable[T]], timeout: float | None = None) -> T:
         return await self._tx(neo4j.READ_ACCESS, fn, timeout)
@@ -161,14 +166,22 @@ class Graph:
             return await fn(Tx(tx, t))
 
         try:
-            async with self.driver.session(database=self.database, default_access_mode=mode) as s:
-                if mode == neo4j.READ_ACCESS:
-                    return await s.execute_read(work)
-                return await s.execute_write(work)
+            # The server ends the transaction after `t`; this outer bound also covers what
+            # the server cannot see: waiting for a pooled connection, connecting, and the
+            # driver's retries while Neo4j restarts (seen taking 20-40 s without it).
+            async with asyncio.timeout(t + self.wait_bound):
+                async with self.driver.session(
+                    database=self.database, default_access_mode=mode
+                ) as s:
+                    if mode == neo4j.READ_ACCESS:
+                        return await s.execute_read(work)
+                    return await s.execute_write(work)
         except neo4j.exceptions.Neo4jError as exc:
             raise map_neo4j_error(exc) from exc
-        except (ServiceUnavailable, SessionExpired, OSError) as exc:
+        except (ServiceUnavailable, SessionExpired, ConnectionPoolError, OSError) as exc:
             raise Unavailable("the graph database is unavailable; retry shortly") from exc
+        except TimeoutError as exc:
+            raise Unavailable("the graph database took too long to answer; retry shortly") from exc
 
     async def read(self, query: str, **params: Any) -> list[Row]:
         async def fn(tx: Tx) -> list[Row]:

@@ -1,0 +1,33 @@
+"""Every Neo4j call has an end: a caller waiting for a pooled connection (or for a server
+that does not answer) gets a 503-class error after the transaction timeout plus a bounded
+wait, not after the driver's own, much longer, acquisition and retry budget."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from graph.db import Graph, open_async_driver
+from graph.errors import Unavailable
+from socialgraph.config import Settings
+
+
+async def test_waiting_for_a_connection_is_bounded(settings: Settings) -> None:
+    one = settings.model_copy(update={"neo4j_pool_size": 1})
+    driver = await open_async_driver(one)
+    graph = Graph(driver, one.neo4j_database, timeout=1.0, wait_bound=0.5)
+    try:
+        async with driver.session(database=one.neo4j_database) as held:
+            tx = await held.begin_transaction()  # holds the pool's only connection
+            await (await tx.run("RETURN 1")).consume()
+            started = time.monotonic()
+            with pytest.raises(Unavailable):
+                await graph.read("system.ping")
+            waited = time.monotonic() - started
+            await tx.rollback()
+        # Without the bound this waits for connection_acquisition_timeout (2 x 5 s).
+        assert waited < 4.0, f"waited {waited:.1f} s"
+        await graph.ping()  # the connection is back: calls work again
+    finally:
+        await driver.close()
