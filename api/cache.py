@@ -178,8 +178,10 @@ class Cache:
             entry, value = await computed_entry()
             jittered = int(ttl * 1000 * random.uniform(0.8, 1.2))  # noqa: S311 - not security
             try:
-                await self.redis.set(key, entry, px=jittered)
-                await self.redis.delete(lock)
+                async with self.redis.pipeline(transaction=False) as pipe:  # one round trip
+                    pipe.set(key, entry, px=jittered)
+                    pipe.delete(lock)
+                    await pipe.execute()
             except (RedisError, OSError) as exc:
                 self._tripped(exc)
             return value

@@ -72,7 +72,29 @@ def issue(settings: Settings, user_id: str, version: int, typ: TokenType) -> tup
     return jwt.encode(payload, settings.jwt_secret, algorithm=ALGORITHM), ttl
 
 
+LEEWAY_S = 5
+_VERIFIED_MAX = 10_000
+# Tokens this process has verified, until they expire. A client sends the same access
+# token with every request, and pyjwt's checks are a sizeable part of a cached request's
+# CPU. Only successful decodes are kept, keyed by everything the verification used, so a
+# hit is exactly as strong as verifying again; revocation is the principal check's job
+# (token_version), which runs on every request either way.
+_verified: dict[tuple[str, str, str, str, str], Claims] = {}
+
+
 def decode(settings: Settings, token: str, expected: TokenType) -> Claims:
+    key = (token, expected, settings.jwt_secret, settings.jwt_issuer, settings.jwt_audience)
+    claims = _verified.get(key)
+    if claims is not None and time.time() <= claims.exp + LEEWAY_S:
+        return claims
+    claims = _decode(settings, token, expected)
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()  # bounded; refilled by the next requests at the old cost
+    _verified[key] = claims
+    return claims
+
+
+def _decode(settings: Settings, token: str, expected: TokenType) -> Claims:
     try:
         payload = jwt.decode(
             token,
@@ -80,7 +102,7 @@ def decode(settings: Settings, token: str, expected: TokenType) -> Claims:
             algorithms=[ALGORITHM],
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
-            leeway=5,
+            leeway=LEEWAY_S,
             options={"require": ["exp", "iat", "iss", "aud", "sub"]},
         )
     except jwt.ExpiredSignatureError as exc:

@@ -83,15 +83,32 @@ async def suggest(
         raise Invalid("hub_degree must be positive", {"hub_degree": hub_degree})
 
     async def work(tx: Tx) -> SuggestionPage:
+        ranked: SuggestionPage | None = None
+        if not _is_cold_start_cursor(cursor):
+            # The ranked list first: nearly every caller has friends, and then this one
+            # query is the whole request. Only an empty answer needs the friend count.
+            ranked = await _ranked(tx, user_id, algorithm, limit, cursor, hub_degree)
+            if ranked.items:
+                return ranked
         row = await tx.one("recommend.user_degree", user_id=user_id)
         if row is None:
             raise NotFound("user not found", {"id": user_id})
         if row["degree"] == 0:
             return await _cold_start(tx, user_id, limit, cursor)
-        return await _ranked(tx, user_id, algorithm, limit, cursor, hub_degree)
+        return ranked or await _ranked(tx, user_id, algorithm, limit, cursor, hub_degree)
 
     # One read transaction: the friend count and the list see the same snapshot.
     return await graph.read_tx(work)
+
+
+def _is_cold_start_cursor(cursor: str | None) -> bool:
+    if cursor is None:
+        return False
+    try:
+        values = cursors.decode(cursor)
+    except Invalid:
+        return False  # malformed: the ranked path reports it
+    return bool(values) and values[0] == _COLD_START_TAG
 
 
 async def _ranked(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -120,6 +121,27 @@ async def test_jwt_attacks_all_401(client: httpx.AsyncClient, settings: Settings
         assert r.json()["error"]["code"] == "unauthorized", name
     r = await client.get("/v1/users/me")
     assert_error(r, 401)
+
+
+async def test_a_verified_token_stops_working_when_it_expires(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """Verified tokens are remembered per process; the memory must not outlive `exp`."""
+    u = await api_user(client, "ivy")
+    now = int(time.time())
+    # Expired 2 s ago: still inside the 5 s leeway for about three more seconds.
+    token = _forge(settings, u.id, iat=now - 60, nbf=now - 60, exp=now - 2)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await client.get("/v1/users/me", headers=headers)).status_code == 200
+    assert (await client.get("/v1/users/me", headers=headers)).status_code == 200  # remembered
+    await asyncio.sleep(max(0.0, now - 2 + security.LEEWAY_S + 0.5 - time.time()))
+    assert_error(await client.get("/v1/users/me", headers=headers), 401)
+    # A token verified under one secret is not accepted under another.
+    other = settings.model_copy(update={"jwt_secret": "another-secret-that-is-long-enough-0123"})
+    fresh = security.issue(settings, u.id, 0, "access")[0]
+    assert security.decode(settings, fresh, "access").sub == u.id
+    with pytest.raises(security.TokenError):
+        security.decode(other, fresh, "access")
 
 
 async def test_refresh_and_logout_revoke(client: httpx.AsyncClient) -> None:
