@@ -1,12 +1,14 @@
-"""Read-through cache for suggestions, feeds and profiles, with versioned keys.
+"""Read-through cache for suggestions, feeds, profiles, principals and message permissions,
+with versioned entries.
 
 Contract (details and reasoning in docs/caching.md):
 
-- A cache key embeds the current values of version counters (per user and global). A
-  write bumps the counters of everyone whose answer it changes, *after* the Neo4j commit,
-  so a stale answer becomes unreachable at once; it is never served, then expires by TTL.
+- An entry records the values of the version counters (per user and global) it was
+  computed under, and is served only while they are current. A write bumps the counters
+  of everyone whose answer it changes, *after* the Neo4j commit, so a stale answer stops
+  being served at once, even one stored after the bump by a read that began before it.
 - TTLs carry +-20% jitter so entries filled together do not expire together.
-- Single flight: in-process (one future per key) and across processes (a Redis lock
+- Single flight: in-process (one future per entry and versions) and across processes (a lock
   with an expiry); waiters poll for the value, and compute themselves only if the lock
   holder vanished, so a cold key under a burst costs one Neo4j computation.
 - Negative cache: unknown ids are remembered for a short window, under a global budget
@@ -44,11 +46,18 @@ NEGATIVE_BUDGET = 10_000  # negative entries per NEGATIVE_TTL window, across all
 BREAKER_S = 1.0
 
 
-def _split(entry: str) -> tuple[dict[str, str | None], str]:
-    """A stored entry is `<optional dependencies as JSON>\\n<payload JSON>`: JSON text never
-    holds a raw newline, and a hit reads the payload without parsing it."""
+def _fresh(entry: str, stamp: str, seen: dict[str, str | None]) -> str | None:
+    """The payload of a stored entry if it was computed under the current versions (and its
+    optional dependencies still hold), else None. An entry is `<header JSON>\\n<payload
+    JSON>`: JSON text never holds a raw newline, so a hit never parses the payload."""
     head, _, payload = entry.partition("\n")
-    return json.loads(head), payload
+    meta = json.loads(head)
+    if meta.get("v") != stamp:
+        return None
+    deps: dict[str, str | None] = meta.get("o", {})
+    if any(k not in seen or seen[k] != v for k, v in deps.items()):
+        return None
+    return payload
 
 
 class Cache:
@@ -90,9 +99,11 @@ class Cache:
         text into what the caller gets, on a hit and on a miss alike. A caller that returns
         the JSON as is (load = str) skips parsing and re-serializing on the hot path.
 
-        `versions` are always part of the key. `optional` counters are read up front too,
-        but only those that `depends(value)` names are stored with the entry and re-checked
-        on every hit (e.g. a cold-start answer depends on the global popularity epoch)."""
+        The entry's key is `kind` + `parts`; the entry records the `versions` it was computed
+        under, and a hit needs them equal to the current ones. `optional` counters are read
+        too, but only those that `depends(value)` names are recorded and compared (e.g. a
+        cold-start answer depends on the global popularity epoch). Versions and entry come
+        back in one round trip (a pipeline: on Redis Cluster each key goes to its own slot)."""
 
         async def computed() -> T:
             metrics.COMPUTE.labels(kind).inc()
@@ -103,21 +114,21 @@ class Cache:
             return await computed()
         version_keys = [GLOBAL, *versions]
         optional_keys = list(optional)
+        key = rkeys.cached(kind, *parts)
         try:
-            values: list[str | None] = await self.redis.mget([*version_keys, *optional_keys])
-            fixed = values[: len(version_keys)]
-            seen = dict(zip(optional_keys, values[len(version_keys) :], strict=True))
-            key = rkeys.cached(kind, *parts, "v" + ".".join(v or "0" for v in fixed))
-            raw = await self.redis.get(key)
-            if raw is not None:
-                deps, payload = _split(raw)
-                if deps and list(deps.values()) != await self.redis.mget(list(deps)):
-                    raw = None  # an optional dependency moved on: stale, recompute
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.mget([*version_keys, *optional_keys])
+                pipe.get(key)
+                values, raw = await pipe.execute()
         except (RedisError, OSError) as exc:
             self._tripped(exc)
             metrics.CACHE.labels(kind, "fallback").inc()
             return await computed()
-        if raw is not None:
+        stamp = ".".join(v or "0" for v in values[: len(version_keys)])
+        seen: dict[str, str | None] = dict(
+            zip(optional_keys, values[len(version_keys) :], strict=True)
+        )
+        if raw is not None and (payload := _fresh(raw, stamp, seen)) is not None:
             metrics.CACHE.labels(kind, "hit").inc()
             return load(payload)
         metrics.CACHE.labels(kind, "miss").inc()
@@ -127,18 +138,20 @@ class Cache:
             value = await compute()
             text = dump(value)
             used = {k: seen[k] for k in depends(value)}
-            return json.dumps(used) + "\n" + text, load(text)
+            return json.dumps({"v": stamp, "o": used}) + "\n" + text, load(text)
 
-        def decode(raw_entry: str) -> T:
-            return load(_split(raw_entry)[1])
+        def decode(raw_entry: str) -> T | None:
+            payload = _fresh(raw_entry, stamp, seen)
+            return None if payload is None else load(payload)
 
-        if (pending := self._inflight.get(key)) is not None:
+        flight = f"{key}@{stamp}"  # one computation per entry and versions
+        if (pending := self._inflight.get(flight)) is not None:
             result: T = await asyncio.shield(pending)
             return result
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
+        self._inflight[flight] = future
         try:
-            value = await self._fill(key, computed, computed_entry, ttl, decode)
+            value = await self._fill(key, flight, computed, computed_entry, ttl, decode)
             future.set_result(value)
             return value
         except BaseException as exc:
@@ -146,17 +159,18 @@ class Cache:
             future.exception()  # mark retrieved: waiters re-raise it; no "never retrieved" log
             raise
         finally:
-            self._inflight.pop(key, None)
+            self._inflight.pop(flight, None)
 
     async def _fill(
         self,
         key: str,
+        flight: str,
         computed: Callable[[], Awaitable[T]],
         computed_entry: Callable[[], Awaitable[tuple[str, T]]],
         ttl: float,
-        decode: Callable[[str], T],
+        decode: Callable[[str], T | None],
     ) -> T:
-        lock = rkeys.lock(key)
+        lock = rkeys.lock(flight)
         try:
             holder = bool(await self.redis.set(lock, "1", nx=True, px=LOCK_MS))
         except (RedisError, OSError) as exc:
@@ -171,8 +185,8 @@ class Cache:
                 except (RedisError, OSError) as exc:
                     self._tripped(exc)
                     break
-                if raw is not None:
-                    return decode(str(raw))
+                if raw is not None and (found := decode(str(raw))) is not None:
+                    return found
             return await computed()  # the holder vanished or Redis failed: compute ourselves
         try:
             entry, value = await computed_entry()

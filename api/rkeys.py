@@ -80,8 +80,9 @@ def epoch(kind: str) -> str:
 
 
 def cached(kind: str, *parts: str) -> str:
-    # "cache2": entries are `<deps>\n<payload>`; the old single-JSON entries are never read.
-    return f"{PREFIX}:cache2:{kind}:" + ":".join(parts)
+    """One entry per answer; it records the versions it was computed under (api/cache.py).
+    ("cache3": the stored form changed twice; older entries are never read.)"""
+    return f"{PREFIX}:cache3:{kind}:" + ":".join(parts)
 
 
 def lock(cache_key: str) -> str:

@@ -86,6 +86,43 @@ async def test_stampede_across_processes_computes_once(
     assert computes("sugg") - before == 1
 
 
+async def test_a_computation_overtaken_by_a_write_is_never_served(
+    settings: Settings,
+) -> None:
+    """A read computes from the old state, a write commits and bumps the version meanwhile,
+    then the read stores its answer: that answer must not be served afterwards."""
+    r = aioredis.Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=2)
+    cache = Cache(r)
+    state = {"value": "old"}
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def compute() -> str:
+        seen = state["value"]
+        started.set()
+        await release.wait()
+        return seen
+
+    async def read(fn: Any) -> Any:
+        return await cache.get_or_compute(
+            "test", ["k"], ["sg:ver:test:u"], fn, ttl=60, dump=json.dumps, load=json.loads
+        )
+
+    async def current() -> str:
+        return state["value"]
+
+    try:
+        slow = asyncio.create_task(read(compute))
+        await started.wait()
+        state["value"] = "new"  # the write commits ...
+        await cache.bump("test", ["u"])  # ... and then bumps, as api/invalidate.py does
+        release.set()
+        assert await slow == "old"  # that reader began before the write
+        assert await read(current) == "new"  # nobody gets the overtaken answer
+        assert await read(compute) == "new"  # and the fresh one is now cached
+    finally:
+        await r.aclose()
+
+
 async def test_penetration_one_lookup_per_unknown_id(
     client: httpx.AsyncClient, neo: Any, settings: Settings
 ) -> None:
@@ -124,7 +161,7 @@ async def test_ttl_has_jitter(
     users = star_of_friends(neo, settings)
     for u in users:
         await client.get("/v1/suggestions", headers=u.headers)
-    ttls = {rds.pttl(k) for k in rds.keys("sg:cache2:sugg:*") if not k.endswith(":lock")}
+    ttls = {rds.pttl(k) for k in rds.keys("sg:cache3:sugg:*") if not k.endswith(":lock")}
     assert len(ttls) > 1
     assert all(0.8 * 300_000 - 5_000 <= t <= 1.2 * 300_000 for t in ttls)
 
