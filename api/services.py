@@ -24,6 +24,7 @@ def dump_json(value: Any) -> str:
 
 PERMISSION_TTL = 300.0
 SUGGESTION_TTL = 300.0
+POPULAR_TTL = 60.0
 FEED_TTL = 60.0
 PROFILE_TTL = 300.0
 
@@ -216,12 +217,35 @@ async def suggestions(
         "sugg",
         [me, algorithm, str(limit), cursor or "-"],
         [rkeys.version("sugg", me), rkeys.epoch("sugg")],
-        lambda: recommend.suggest(graph, me, algorithm=algorithm, limit=limit, cursor=cursor),
+        lambda: recommend.suggest(
+            graph,
+            me,
+            algorithm=algorithm,
+            limit=limit,
+            cursor=cursor,
+            popular=lambda: popular_pool(graph, cache),
+        ),
         ttl=SUGGESTION_TTL,
         dump=lambda p: p.model_dump_json(),
         load=str,
         optional=[rkeys.epoch("degree"), rkeys.epoch("popular")],
         depends=depends,
+    )
+
+
+async def popular_pool(graph: Graph, cache: Cache) -> list[str]:
+    """Who may appear in anyone's cold-start list, shared by all users for POPULAR_TTL.
+    Not tied to `epoch:popular` (any friendship bumps it, and a recompute scans every
+    user): membership may lag by up to a minute, while each cold-start page still applies
+    its own exclusions and current degrees (docs/recommendations.md)."""
+    return await cache.get_or_compute(
+        "popular",
+        ["pool"],
+        [],
+        lambda: recommend.popular_ids(graph),
+        ttl=POPULAR_TTL,
+        dump=dump_json,
+        load=json.loads,
     )
 
 

@@ -12,6 +12,7 @@ Contracts and trade-offs (hub cap, cursors, cold start) are in docs/recommendati
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel
@@ -33,6 +34,12 @@ MAX_LIMIT = 100
 # (scores of the candidates found stay exact). See docs/recommendations.md.
 HUB_DEGREE = 1000
 MAX_MUTUALS_SHOWN = 3
+# The cold-start list's "popular" tier ranks at most this many users: the most-friended,
+# computed by one scan of every user's degree (3.3 s on 100,000 users), so callers cache
+# the pool (api/services.py) and each request only filters and scores it.
+POPULAR_POOL = 1000
+
+PopularPool = Callable[[], Awaitable[list[str]]]
 
 
 class UserRef(BaseModel):
@@ -69,6 +76,7 @@ async def suggest(
     limit: int = DEFAULT_LIMIT,
     cursor: str | None = None,
     hub_degree: int = HUB_DEGREE,
+    popular: PopularPool | None = None,
 ) -> SuggestionPage:
     """One page of suggestions, ordered by score desc then user id asc.
 
@@ -94,7 +102,8 @@ async def suggest(
         if row is None:
             raise NotFound("user not found", {"id": user_id})
         if row["degree"] == 0:
-            return await _cold_start(tx, user_id, limit, cursor)
+            pool = await popular() if popular else await popular_ids_in(tx)
+            return await _cold_start(tx, user_id, pool, limit, cursor)
         return ranked or await _ranked(tx, user_id, algorithm, limit, cursor, hub_degree)
 
     # One read transaction: the friend count and the list see the same snapshot.
@@ -145,7 +154,22 @@ async def _ranked(
     return SuggestionPage(items=items, next_cursor=next_cursor)
 
 
-async def _cold_start(tx: Tx, user_id: str, limit: int, cursor: str | None) -> SuggestionPage:
+async def popular_ids(graph: Graph, n: int = POPULAR_POOL) -> list[str]:
+    """The cold-start pool: the n discoverable users with the most friends."""
+
+    async def work(tx: Tx) -> list[str]:
+        return await popular_ids_in(tx, n)
+
+    return await graph.read_tx(work)
+
+
+async def popular_ids_in(tx: Tx, n: int = POPULAR_POOL) -> list[str]:
+    return [r["id"] for r in await tx.run("recommend.popular_ids", n=n)]
+
+
+async def _cold_start(
+    tx: Tx, user_id: str, pool: list[str], limit: int, cursor: str | None
+) -> SuggestionPage:
     after: tuple[Any, ...] = (None, None, None)
     if cursor is not None:
         tag, *rest = cursors.expect(cursor, str, int, float, str)
@@ -155,6 +179,7 @@ async def _cold_start(tx: Tx, user_id: str, limit: int, cursor: str | None) -> S
     rows = await tx.run(
         "recommend.cold_start",
         user_id=user_id,
+        popular_ids=pool,
         after_tier=after[0],
         after_score=after[1],
         after_id=after[2],

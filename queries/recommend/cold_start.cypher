@@ -1,6 +1,6 @@
 // name: cold_start
-// description: Suggestions for a user without friends. Tier 0: users with a pending request to me (reason requested_you); tier 1: everyone else, most friends first (reason popular). Same exclusions as the ranked lists. Score is the candidate's degree. Keyset page after ($after_tier, $after_score, $after_id); all null for the first page.
-// params: $user_id, $after_tier, $after_score, $after_id, $limit
+// description: Suggestions for a user without friends. Tier 0: users with a pending request to me (reason requested_you); tier 1: the users in $popular_ids (the most-friended users, from popular_ids), most friends first (reason popular). Same exclusions as the ranked lists. Score is the candidate's degree now. Keyset page after ($after_tier, $after_score, $after_id); all null for the first page.
+// params: $user_id, $popular_ids, $after_tier, $after_score, $after_id, $limit
 // returns: user {id, handle, display_name}, score, tier, reason
 // mode: read
 MATCH (me:User {id: $user_id})
@@ -9,7 +9,8 @@ CALL (me) {
   RETURN c, 0 AS tier, 'requested_you' AS reason
   UNION
   // Requesters are tier 0 and requests I sent exclude a user, so tier 1 skips both.
-  MATCH (c:User)
+  UNWIND $popular_ids AS pid
+  MATCH (c:User {id: pid})
   WHERE NOT EXISTS { (me)-[:REQUESTED {status: 'pending'}]-(c) }
   RETURN c, 1 AS tier, 'popular' AS reason
 }
