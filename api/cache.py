@@ -28,6 +28,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
+import redis
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
@@ -58,6 +59,20 @@ def _fresh(entry: str, stamp: str, seen: dict[str, str | None]) -> str | None:
     if any(k not in seen or seen[k] != v for k, v in deps.items()):
         return None
     return payload
+
+
+def _queue_bumps(pipe: Any, keys: Iterable[str]) -> None:
+    for k in keys:
+        pipe.incr(k)
+        pipe.expire(k, VERSION_TTL)
+
+
+def bump_now(client: redis.Redis, kind: str, user_ids: Iterable[str]) -> None:
+    """`Cache.bump` for a process without an event loop (the CLI). Raises RedisError: the
+    caller says what a missed invalidation means (no repair task outlives a CLI call)."""
+    with client.pipeline(transaction=False) as pipe:
+        _queue_bumps(pipe, [rkeys.version(kind, u) for u in set(user_ids)])
+        pipe.execute()
 
 
 class Cache:
@@ -219,9 +234,7 @@ class Cache:
     async def _bump_keys(self, keys: list[str]) -> None:
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
-                for k in keys:
-                    pipe.incr(k)
-                    pipe.expire(k, VERSION_TTL)
+                _queue_bumps(pipe, keys)
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             # The write is committed in Neo4j, but Redis did not hear of it: once Redis is

@@ -1,4 +1,4 @@
-"""Batched `UNWIND $rows` writers shared by every seed and by test fixtures.
+"""Batched row writers shared by every seed and by test fixtures.
 
 Each writer sends rows in chunks through one catalog query (`queries/seed/`), each
 chunk in its own managed write transaction (retried by the driver, so the queries

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import NoReturn
@@ -75,6 +76,26 @@ def _show(report: SeedReport) -> None:
         console.print(note, highlight=False)
 
 
+def _run(
+    what: str,
+    seed: Callable[[Driver, str], SeedReport],
+    bad_input: tuple[type[Exception], ...] = (),
+) -> SeedReport:
+    """Open the driver, run one seed, close it, show the report. Bad input (a file, a
+    spec) exits 2 with its message; a Neo4j failure exits 1 naming the seed."""
+    driver, database = _driver()
+    try:
+        report = seed(driver, database)
+    except (Neo4jError, DriverError) as exc:
+        fail(f"{what} failed: {exc}")
+    except bad_input as exc:
+        fail(str(exc), 2)
+    finally:
+        driver.close()
+    _show(report)
+    return report
+
+
 BATCH_HELP = "Rows per UNWIND transaction (see docs/seeds.md for the measurements)"
 WRITERS_HELP = "Concurrent sessions writing users and friendships"
 RESET_HELP = "Delete the whole graph first (then the faster CREATE path is used)"
@@ -88,14 +109,12 @@ def demo(
     """About 30 named users in four communities, requests, posts, likes, comments."""
     from seeds.demo import seed_demo
 
-    driver, database = _driver()
-    try:
-        report = seed_demo(driver, database=database, reset=reset, show_progress=progress)
-    except (Neo4jError, DriverError) as exc:
-        fail(f"demo seed failed: {exc}")
-    finally:
-        driver.close()
-    _show(report)
+    _run(
+        "demo seed",
+        lambda driver, database: seed_demo(
+            driver, database=database, reset=reset, show_progress=progress
+        ),
+    )
 
 
 @seed_app.command("synthetic")
@@ -145,9 +164,9 @@ def synthetic(
         )
     except ValueError as exc:
         fail(str(exc), 2)
-    driver, database = _driver()
-    try:
-        report = seed_synthetic(
+    report = _run(
+        "synthetic seed",
+        lambda driver, database: seed_synthetic(
             driver,
             spec,
             database=database,
@@ -155,14 +174,9 @@ def synthetic(
             writers=writers,
             reset=reset,
             show_progress=progress,
-        )
-    except (Neo4jError, DriverError) as exc:
-        fail(f"synthetic seed failed: {exc}")
-    except ValueError as exc:
-        fail(str(exc), 2)
-    finally:
-        driver.close()
-    _show(report)
+        ),
+        bad_input=(ValueError,),
+    )
     users_s, edges_s = report.seconds.get("users", 0.0), report.seconds.get("friendships", 0.0)
     if users_s > 0 and edges_s > 0:
         console.print(
@@ -202,9 +216,9 @@ def edgelist(
 
     if delimiter is not None:
         delimiter = {"\\t": "\t", "tab": "\t", "space": " "}.get(delimiter, delimiter)
-    driver, database = _driver()
-    try:
-        report = load_edgelist(
+    _run(
+        "edge list load",
+        lambda driver, database: load_edgelist(
             driver,
             path,
             source=source or _default_source(path),
@@ -214,14 +228,9 @@ def edgelist(
             writers=writers,
             reset=reset,
             show_progress=progress,
-        )
-    except EdgeListError as exc:
-        fail(str(exc), 2)
-    except (Neo4jError, DriverError) as exc:
-        fail(f"edge list load failed: {exc}")
-    finally:
-        driver.close()
-    _show(report)
+        ),
+        bad_input=(EdgeListError,),
+    )
 
 
 @seed_app.command("dataset")
@@ -235,9 +244,9 @@ def dataset(
     """Load SNAP ego-Facebook, LastFM Asia or Deezer Europe from ../shared/data."""
     from seeds.edgelist import EdgeListError, load_dataset
 
-    driver, database = _driver()
-    try:
-        report = load_dataset(
+    _run(
+        "data set load",
+        lambda driver, database: load_dataset(
             driver,
             name.value,
             database=database,
@@ -245,14 +254,9 @@ def dataset(
             writers=writers,
             reset=reset,
             show_progress=progress,
-        )
-    except EdgeListError as exc:
-        fail(str(exc), 2)
-    except (Neo4jError, DriverError) as exc:
-        fail(f"data set load failed: {exc}")
-    finally:
-        driver.close()
-    _show(report)
+        ),
+        bad_input=(EdgeListError,),
+    )
 
 
 @seed_app.command("ldbc")
@@ -274,9 +278,9 @@ def ldbc(
     """Load the LDBC SNB Interactive data set: persons, knows, posts, comments, likes."""
     from seeds.ldbc import DEFAULT_DIR, LdbcError, load_ldbc
 
-    driver, database = _driver()
-    try:
-        report = load_ldbc(
+    _run(
+        "LDBC load",
+        lambda driver, database: load_ldbc(
             driver,
             directory or DEFAULT_DIR,
             database=database,
@@ -284,11 +288,6 @@ def ldbc(
             replies=replies.value,
             reset=reset,
             show_progress=progress,
-        )
-    except LdbcError as exc:
-        fail(str(exc), 2)
-    except (Neo4jError, DriverError) as exc:
-        fail(f"LDBC load failed: {exc}")
-    finally:
-        driver.close()
-    _show(report)
+        ),
+        bad_input=(LdbcError,),
+    )

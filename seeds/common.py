@@ -19,6 +19,7 @@ from neo4j import Driver, ManagedTransaction
 from rich.table import Table
 
 from graph.queries import Query, catalog, q
+from seeds import bulk
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 COUNT_KEYS = ("users", "friendships", "pending_requests", "posts", "likes", "comments")
@@ -59,6 +60,35 @@ def refresh_plans(driver: Driver, database: str = "neo4j") -> None:
     per row instead of seeking (`queries/seed/prepare_for_replanning.cypher`)."""
     with driver.session(database=database) as session:
         session.run(q("seed.prepare_for_replanning").text).consume()
+
+
+def begin_seed(report: SeedReport, driver: Driver, database: str, reset: bool) -> None:
+    """What every seed does first: the schema, `--reset`, and the counts before."""
+    with report.step("schema"):
+        ensure_schema(driver, database)
+    if reset:
+        with report.step("reset"):
+            reset_graph(driver, database)
+    report.before = graph_counts(driver, database)
+
+
+def write_content(
+    report: SeedReport, driver: Driver, content: dict[str, list[dict[str, Any]]], **kw: Any
+) -> None:
+    """Posts, then likes, then comments (`kw` as for the `bulk` writers), replanning
+    before each: every step's queries look up what the step before wrote."""
+    writers = {"posts": bulk.posts, "likes": bulk.likes, "comments": bulk.comments}
+    for name, write in writers.items():
+        with report.step("replan"):
+            refresh_plans(driver, kw.get("database", "neo4j"))
+        with report.step(name):
+            report.written[name] = write(driver, content[name], **kw)
+
+
+def end_seed(report: SeedReport, driver: Driver, database: str) -> None:
+    with report.step("replan"):  # the API plans with the new statistics from here on
+        refresh_plans(driver, database)
+    report.totals = graph_counts(driver, database)
 
 
 def graph_counts(driver: Driver, database: str = "neo4j") -> dict[str, int]:

@@ -21,7 +21,12 @@ from argon2 import PasswordHasher, Type
 from neo4j import Driver
 
 from seeds import bulk
-from seeds.common import SeedReport, ensure_schema, graph_counts, refresh_plans, reset_graph
+from seeds.common import (
+    SeedReport,
+    begin_seed,
+    end_seed,
+    refresh_plans,
+)
 
 DEMO_PASSWORD = "demo-password-1"  # noqa: S105 - documented demo credential (docs/seeds.md)
 SOURCE = "demo"
@@ -268,12 +273,7 @@ def seed_demo(
     show_progress: bool = True,
 ) -> SeedReport:
     report = SeedReport("socialgraph seed demo")
-    with report.step("schema"):
-        ensure_schema(driver, database)
-    if reset:
-        with report.step("reset"):
-            reset_graph(driver, database)
-    report.before = graph_counts(driver, database)
+    begin_seed(report, driver, database, reset)
     rows = build(now or datetime.now(UTC))
     report.sent = {k: len(v) for k, v in rows.items() if k != "requests"}
     report.sent["pending_requests"] = len(rows["requests"])
@@ -305,9 +305,7 @@ def seed_demo(
             report.written["likes"] = bulk.likes(driver, rows["likes"], **kw)
         with report.step("comments"):
             report.written["comments"] = bulk.comments(driver, rows["comments"], **kw)
-    with report.step("replan"):  # the API plans with the new statistics from here on
-        refresh_plans(driver, database)
-    report.totals = graph_counts(driver, database)
+    end_seed(report, driver, database)
     report.notes.append(
         f"Log in as any demo handle (alice, bob, ..., {ANALYST} has the analyst role) with "
         f"password {password!r}."

@@ -26,12 +26,10 @@ from graph.queries import q
 from seeds import bulk
 from seeds.common import (
     SeedReport,
-    ensure_schema,
+    begin_seed,
+    end_seed,
     epoch_ms,
-    graph_counts,
     is_empty,
-    refresh_plans,
-    reset_graph,
 )
 from socialgraph.config import REPO_ROOT
 
@@ -173,12 +171,7 @@ def load_edgelist(
         format=fmt,
     )
 
-    with report.step("schema"):
-        ensure_schema(driver, database)
-    if reset:
-        with report.step("reset"):
-            reset_graph(driver, database)
-    report.before = graph_counts(driver, database)
+    begin_seed(report, driver, database, reset)
     create = not any(report.before.values()) and is_empty(driver, database)
     now = epoch_ms(datetime.now(UTC))
     title = source.capitalize()
@@ -199,9 +192,7 @@ def load_edgelist(
             report.written["friendships"] = bulk.friendships_packed(
                 driver, friendships, create=create, writers=writers, **kw
             )
-    with report.step("replan"):  # the API plans with the new statistics from here on
-        refresh_plans(driver, database)
-    report.totals = graph_counts(driver, database)
+    end_seed(report, driver, database)
     missing = len(friendships) - report.written["friendships"]
     if missing:  # a MATCH found no user: cannot happen unless users failed to load
         report.notes.append(f"{missing:,} friendship rows matched no user pair (skipped).")

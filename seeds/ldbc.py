@@ -33,12 +33,12 @@ from neo4j import Driver
 from seeds import bulk
 from seeds.common import (
     SeedReport,
-    ensure_schema,
+    begin_seed,
+    end_seed,
     from_epoch_ms,
-    graph_counts,
     handle_with_suffix,
     refresh_plans,
-    reset_graph,
+    write_content,
 )
 from seeds.edgelist import DATA_DIR
 
@@ -202,12 +202,7 @@ def load_ldbc(
     report = SeedReport(f"socialgraph seed ldbc: {path}")
     with report.step("read files"):
         rows = read_ldbc(path, replies)
-    with report.step("schema"):
-        ensure_schema(driver, database)
-    if reset:
-        with report.step("reset"):
-            reset_graph(driver, database)
-    report.before = graph_counts(driver, database)
+    begin_seed(report, driver, database, reset)
     report.sent = {
         "users": len(rows.users),
         "friendships": len(rows.friendships),
@@ -224,21 +219,9 @@ def load_ldbc(
             refresh_plans(driver, database)
         with report.step("friendships"):
             report.written["friendships"] = bulk.friendships(driver, rows.friendships, **kw)
-        with report.step("replan"):
-            refresh_plans(driver, database)
-        with report.step("posts"):
-            report.written["posts"] = bulk.posts(driver, rows.posts, **kw)
-        with report.step("replan"):
-            refresh_plans(driver, database)
-        with report.step("likes"):
-            report.written["likes"] = bulk.likes(driver, rows.likes, **kw)
-        with report.step("replan"):
-            refresh_plans(driver, database)
-        with report.step("comments"):
-            report.written["comments"] = bulk.comments(driver, rows.comments, **kw)
-    with report.step("replan"):  # the API plans with the new statistics from here on
-        refresh_plans(driver, database)
-    report.totals = graph_counts(driver, database)
+        content = {"posts": rows.posts, "likes": rows.likes, "comments": rows.comments}
+        write_content(report, driver, content, **kw)
+    end_seed(report, driver, database)
     report.extra["skipped"] = rows.skipped
     report.notes.append(
         "Left out: "

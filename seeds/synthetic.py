@@ -37,14 +37,13 @@ from neo4j import Driver
 from seeds import bulk
 from seeds.common import (
     SeedReport,
-    ensure_schema,
+    begin_seed,
+    end_seed,
     epoch_ms,
     from_epoch_ms,
-    graph_counts,
     is_empty,
-    refresh_plans,
-    reset_graph,
     start_of_today,
+    write_content,
 )
 from seeds.generators import Edge, holme_kim_edges, planted_partition
 
@@ -349,12 +348,7 @@ def seed_synthetic(
         f"socialgraph seed synthetic: {spec.users:,} users, model {spec.model}, seed {spec.seed}"
     )
     anchor = anchor or start_of_today()
-    with report.step("schema"):
-        ensure_schema(driver, database)
-    if reset:
-        with report.step("reset"):
-            reset_graph(driver, database)
-    report.before = graph_counts(driver, database)
+    begin_seed(report, driver, database, reset)
     create = not any(report.before.values()) and is_empty(driver, database)
     report.extra.update(create_path=create, batch_size=batch_size, writers=writers)
     kw: dict[str, Any] = {"database": database, "batch_size": batch_size}
@@ -393,21 +387,9 @@ def seed_synthetic(
             report.sent.update(
                 posts=len(content.posts), likes=len(content.likes), comments=len(content.comments)
             )
-            with report.step("replan"):
-                refresh_plans(driver, database)
-            with report.step("posts"):
-                report.written["posts"] = bulk.posts(driver, content.posts, **kw)
-            with report.step("replan"):
-                refresh_plans(driver, database)
-            with report.step("likes"):
-                report.written["likes"] = bulk.likes(driver, content.likes, **kw)
-            with report.step("replan"):
-                refresh_plans(driver, database)
-            with report.step("comments"):
-                report.written["comments"] = bulk.comments(driver, content.comments, **kw)
-    with report.step("replan"):  # the API plans with the new statistics from here on
-        refresh_plans(driver, database)
-    report.totals = graph_counts(driver, database)
+            rows = {"posts": content.posts, "likes": content.likes, "comments": content.comments}
+            write_content(report, driver, rows, **kw)
+    end_seed(report, driver, database)
     report.notes.append(
         f"{'CREATE fast path (empty graph)' if create else 'MERGE path (idempotent re-run)'}, "
         f"batch size {batch_size:,}, {writers} writer(s) for users and friendships; "

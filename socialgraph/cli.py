@@ -165,16 +165,13 @@ def _expire_principal(s: Settings, user_id: str) -> None:
     user's next request instead of after the cache TTL."""
     import redis
 
-    from api import rkeys, services
-    from api.cache import VERSION_TTL
+    from api import services
+    from api.cache import bump_now
 
-    key = rkeys.version("auth", user_id)
     try:
         client = redis.Redis.from_url(s.redis_url, socket_timeout=2, socket_connect_timeout=2)
-        with client, client.pipeline() as pipe:
-            pipe.incr(key)
-            pipe.expire(key, VERSION_TTL)
-            pipe.execute()
+        with client:
+            bump_now(client, "auth", [user_id])  # as invalidate.principal_changed does
     except redis.RedisError as exc:
         console.print(
             f"[yellow]Redis unreachable ({exc}): running API workers keep the old roles for "

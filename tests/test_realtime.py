@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,64 +14,24 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from socialgraph.config import REPO_ROOT, Settings
+from socialgraph.config import Settings
+from tests.apiproc import ApiProcess
 from tests.factories import U, graph_users
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def two_workers(settings: Settings) -> Iterator[list[str]]:
     """Two separate uvicorn processes on the same Neo4j and Redis (as two workers would be)."""
-    ports = [free_port(), free_port()]
-    env = {**os.environ, "WS_HEARTBEAT_SECONDS": "1", "WS_FRAMES_PER_SECOND": "5"}
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.main:app_factory",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(p),
-                "--log-level",
-                "warning",
-                "--ws-max-size",
-                "65536",
-            ],
-            cwd=REPO_ROOT,
-            env=env,
-        )
-        for p in ports
+    apis = [
+        ApiProcess(settings, WS_HEARTBEAT_SECONDS="1", WS_FRAMES_PER_SECOND="5") for _ in range(2)
     ]
     try:
-        deadline = time.monotonic() + 60
-        for p in ports:
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{p}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, "API process did not start"
-                time.sleep(0.2)
-        yield [f"127.0.0.1:{p}" for p in ports]
+        for api in apis:
+            api.start()
+        yield [f"127.0.0.1:{api.port}" for api in apis]
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:  # graceful shutdown waits on open sockets
-                proc.kill()
-                proc.wait(timeout=10)
+        for api in apis:
+            api.stop()
 
 
 async def next_of(ws: Any, kind: str, timeout: float = 5.0) -> dict[str, Any]:
