@@ -53,12 +53,10 @@ from neo4j.exceptions import (
     ClientError,
     DriverError,
     Neo4jError,
-    ServiceUnavailable,
-    SessionExpired,
 )
 
 from graph import serialize
-from graph.db import Graph, map_neo4j_error
+from graph.db import UNREACHABLE, Graph, map_neo4j_error
 from graph.errors import QueryRejected, Unavailable
 
 DEFAULT_TIMEOUT = 5.0
@@ -246,7 +244,7 @@ def rejected(exc: Exception, timeout: float) -> Exception:
         if isinstance(exc, ClientError) or code.startswith("Neo.DatabaseError.Statement."):
             return QueryRejected(message, {"neo4j_code": code})
         return map_neo4j_error(exc)
-    if isinstance(exc, ServiceUnavailable | SessionExpired | OSError):
+    if isinstance(exc, UNREACHABLE):
         return Unavailable("the graph database is unavailable; retry shortly")
     if isinstance(exc, DriverError | TypeError | ValueError):
         # e.g. a parameter value the driver cannot send

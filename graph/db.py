@@ -91,6 +91,16 @@ def open_sync_driver(settings: Settings, verify: bool = True) -> Driver:
     return driver
 
 
+# Driver errors that mean "no answer from Neo4j now" (down, restarting, no pooled connection
+# in time): a 503 and a retry, for every path that talks to the server.
+UNREACHABLE: tuple[type[Exception], ...] = (
+    ServiceUnavailable,
+    SessionExpired,
+    ConnectionPoolError,
+    OSError,
+)
+
+
 def map_neo4j_error(exc: Exception) -> Exception:
     """Translate driver errors into data-layer errors (the API maps those to HTTP)."""
     if isinstance(exc, ServiceUnavailable | SessionExpired | DatabaseUnavailable):
@@ -178,7 +188,7 @@ class Graph:
                     return await s.execute_write(work)
         except neo4j.exceptions.Neo4jError as exc:
             raise map_neo4j_error(exc) from exc
-        except (ServiceUnavailable, SessionExpired, ConnectionPoolError, OSError) as exc:
+        except UNREACHABLE as exc:
             raise Unavailable("the graph database is unavailable; retry shortly") from exc
         except TimeoutError as exc:
             raise Unavailable("the graph database took too long to answer; retry shortly") from exc

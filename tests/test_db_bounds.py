@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from graph import adhoc
 from graph.db import Graph, open_async_driver
 from graph.errors import Unavailable
 from socialgraph.config import Settings
@@ -29,5 +30,24 @@ async def test_waiting_for_a_connection_is_bounded(settings: Settings) -> None:
         # Without the bound this waits for connection_acquisition_timeout (2 x 5 s).
         assert waited < 4.0, f"waited {waited:.1f} s"
         await graph.ping()  # the connection is back: calls work again
+    finally:
+        await driver.close()
+
+
+async def test_adhoc_query_without_a_connection_is_unavailable(settings: Settings) -> None:
+    """The analysts' ad-hoc path talks to the driver itself: no pooled connection in time is
+    a 503-class error there too, not a 400 "the query could not be sent"."""
+    one = settings.model_copy(update={"neo4j_pool_size": 1, "neo4j_connect_timeout": 0.5})
+    driver = await open_async_driver(one)
+    graph = Graph(driver, one.neo4j_database, timeout=1.0, wait_bound=0.5)
+    try:
+        async with driver.session(database=one.neo4j_database) as held:
+            tx = await held.begin_transaction()  # holds the pool's only connection
+            await (await tx.run("RETURN 1")).consume()
+            with pytest.raises(Unavailable):
+                await adhoc.run_read(
+                    graph, "RETURN 1 AS x", {}, timeout=1.0, row_cap=10, check=False
+                )
+            await tx.rollback()
     finally:
         await driver.close()
