@@ -73,6 +73,13 @@ async def current_user(
     settings: SettingsDep,
     token: Annotated[str | None, Depends(oauth2)],
 ) -> Principal:
+    return await authenticate(graph, cache, settings, token)
+
+
+async def authenticate(
+    graph: Graph, cache: Cache, settings: Settings, token: str | None
+) -> Principal:
+    """The user an access token speaks for, now (HTTP routes and WebSockets alike)."""
     if not token:
         raise unauthorized("missing bearer token; log in at POST /v1/auth/token")
     try:

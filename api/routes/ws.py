@@ -18,29 +18,22 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from redis.exceptions import RedisError
 
-from api import metrics, realtime, rkeys, security
+from api import metrics, realtime, rkeys
+from api.deps import authenticate
+from api.errors import ApiError
 from api.inbox import id_score, valid_id
-from graph import users
 from graph.errors import GraphError
 
 router = APIRouter()
 
 
 async def _authenticate(ws: WebSocket, token: str | None) -> str | None:
-    settings = ws.app.state.settings
-    if not token:
-        return None
+    state = ws.app.state
     try:
-        claims = security.decode(settings, token, "access")
-    except security.TokenError:
+        user = await authenticate(state.graph, state.cache, state.settings, token)
+    except (ApiError, GraphError):
         return None
-    try:
-        row = await users.principal(ws.app.state.graph, claims.sub)
-    except GraphError:
-        return None
-    if row is None or row["token_version"] != claims.ver:
-        return None
-    return str(row["id"])
+    return user.id
 
 
 @router.websocket("/ws")
