@@ -140,9 +140,12 @@ async def feed(
         }
 
     async def work(tx: Tx) -> list[dict[str, Any]]:
-        if await tx.one("feed.user_exists", user_id=user_id) is None:
+        rows = await tx.run(_QUERY_BY_ORDER[order], **params)
+        # Only an empty page can mean an unknown user (as in recommend.suggest: one query
+        # for the usual request, the existence check only when there is nothing to show).
+        if not rows and await tx.one("feed.user_exists", user_id=user_id) is None:
             raise NotFound("user not found", {"id": user_id})
-        return await tx.run(_QUERY_BY_ORDER[order], **params)
+        return rows
 
     rows = await graph.read_tx(work)
     items = [_item(r, with_score=order == "top") for r in rows[:limit]]
