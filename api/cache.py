@@ -47,6 +47,11 @@ NEGATIVE_BUDGET = 10_000  # negative entries per NEGATIVE_TTL window, across all
 BREAKER_S = 1.0
 
 
+def wall_clock() -> float:
+    """Seconds since the epoch. One name so tests can pin the negative-cache window."""
+    return time.time()
+
+
 def _fresh(entry: str, stamp: str, seen: dict[str, str | None]) -> str | None:
     """The payload of a stored entry if it was computed under the current versions (and its
     optional dependencies still hold), else None. An entry is `<header JSON>\\n<payload
@@ -276,12 +281,16 @@ class Cache:
     async def remember_missing(self, kind: str, ident: str) -> None:
         if not self.available:
             return
-        window = int(time.time()) // NEGATIVE_TTL
+        # A fixed window: the budget counts entries written in this NEGATIVE_TTL window,
+        # so at most 2 * NEGATIVE_BUDGET entries are alive at once (this window's and
+        # the last one's, which expire within NEGATIVE_TTL).
+        window = int(wall_clock()) // NEGATIVE_TTL
         budget = rkeys.negative_budget(window)
         try:
-            used = await self.redis.incr(budget)
-            if used == 1:
-                await self.redis.expire(budget, NEGATIVE_TTL * 2)
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.incr(budget)
+                pipe.expire(budget, NEGATIVE_TTL * 2)
+                used, _ = await pipe.execute()
             if used <= NEGATIVE_BUDGET:
                 await self.redis.set(rkeys.negative(kind, ident), "1", ex=NEGATIVE_TTL)
         except (RedisError, OSError) as exc:

@@ -141,18 +141,27 @@ async def test_penetration_one_lookup_per_unknown_id(
     assert queries("users.public_by_id") - before <= len(unknown)
 
 
-async def test_negative_cache_is_bounded(app: Any, rds: Any) -> None:
+async def test_negative_cache_is_bounded(app: Any, rds: Any, monkeypatch: Any) -> None:
     from api import cache as cache_mod
 
     cache: Cache = app.state.cache
-    old = cache_mod.NEGATIVE_BUDGET
-    cache_mod.NEGATIVE_BUDGET = 50
-    try:
-        for i in range(200):
-            await cache.remember_missing("user", f"scan{i}")
-    finally:
-        cache_mod.NEGATIVE_BUDGET = old
+    monkeypatch.setattr(cache_mod, "NEGATIVE_BUDGET", 50)
+    # Pin the clock mid-window: the budget is per NEGATIVE_TTL window, and a loop that
+    # straddled a window boundary would rightly get two budgets (CI saw 81 once).
+    now = [1_000 * cache_mod.NEGATIVE_TTL + 1.0]
+    monkeypatch.setattr(cache_mod, "wall_clock", lambda: now[0])
+    for i in range(200):
+        await cache.remember_missing("user", f"scan{i}")
     assert len(rds.keys("sg:neg:user:*")) == 50
+    assert await cache.is_known_missing("user", "scan0")
+    assert not await cache.is_known_missing("user", "scan199")
+
+    # The next window brings a fresh budget, so at most twice the budget is ever alive.
+    now[0] += cache_mod.NEGATIVE_TTL
+    for i in range(200, 400):
+        await cache.remember_missing("user", f"scan{i}")
+    assert len(rds.keys("sg:neg:user:*")) == 100
+    assert all(0 < rds.ttl(k) <= cache_mod.NEGATIVE_TTL for k in rds.keys("sg:neg:user:*"))
 
 
 async def test_ttl_has_jitter(
