@@ -49,7 +49,7 @@ def test_down_when_nothing_runs(tmp_path: Path) -> None:
         SOCIALGRAPH_STATE_DIR=tmp_path,
         NEO4J_URI="bolt://127.0.0.1:1",
         REDIS_URL="redis://127.0.0.1:1/0",
-    )  # type: ignore[call-arg]
+    )
     assert devstack.down(s) == ["Neo4j is not running", "Redis is not running"]
 
 
@@ -58,7 +58,7 @@ def test_port_taken_is_reported_by_name(tmp_path: Path) -> None:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         port = sock.getsockname()[1]
-        s = Settings(SOCIALGRAPH_STATE_DIR=tmp_path, REDIS_URL=f"redis://127.0.0.1:{port}/0")  # type: ignore[call-arg]
+        s = Settings(SOCIALGRAPH_STATE_DIR=tmp_path, REDIS_URL=f"redis://127.0.0.1:{port}/0")
         with pytest.raises(devstack.StackError, match=rf"Port {port} .*in use by pid \d+"):
             devstack.RedisServer(s).start()
 
@@ -71,4 +71,4 @@ def test_unreachable_neo4j_gives_a_sentence(settings: Settings) -> None:
 
 def test_production_refuses_placeholder_secret() -> None:
     with pytest.raises(ValueError, match="JWT_SECRET"):
-        Settings(SOCIALGRAPH_ENV="production")  # type: ignore[call-arg]
+        Settings(SOCIALGRAPH_ENV="production")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -233,18 +233,19 @@ async def test_sigkill_during_sends_loses_no_acknowledged_message(
     async def no_limit(*args: Any, **kwargs: Any) -> None:
         return None
 
-    ratelimit.hit = no_limit  # type: ignore[assignment]
+    ratelimit.hit = no_limit
     try:
         await asyncio.gather(killer(), *[sender(u, 60) for u in users[1:]])  # 1,200 attempts
     finally:
-        ratelimit.hit = old_hit  # type: ignore[assignment]
+        ratelimit.hit = old_hit
         server.start()
     assert len(acked) >= 500
     r = redis_sync.Redis.from_url(settings.redis_url, decode_responses=True)
     stored: list[tuple[str, str]] = []
     for u in users[1:]:
         conv = "|".join(sorted((u.id, target.id)))
-        stored += [(mid, f["text"]) for mid, f in r.xrange(f"sg:{{c:{conv}}}:msgs")]
+        entries = cast(list[tuple[str, dict[str, str]]], r.xrange(f"sg:{{c:{conv}}}:msgs"))
+        stored += [(mid, f["text"]) for mid, f in entries]
     r.close()
     texts = [t for _, t in stored]
     assert len(texts) == len(set(texts)), "a message was stored twice"

@@ -13,6 +13,7 @@ import httpx
 import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 from socialgraph.config import Settings
 from tests.apiproc import ApiProcess
@@ -105,8 +106,8 @@ async def test_socket_refusals(two_workers: list[str], neo: Any, settings: Setti
     async with websockets.connect(
         f"ws://{w1}/v1/ws",
         additional_headers={"origin": "http://localhost:8000"},
-        subprotocols=["bearer", token(a)],
-    ) as ws:  # type: ignore[list-item]
+        subprotocols=[Subprotocol("bearer"), Subprotocol(token(a))],
+    ) as ws:
         await ws.send("ping")
         assert (await next_of(ws, "pong"))["type"] == "pong"
 
