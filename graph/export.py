@@ -1,10 +1,20 @@
 """The friendship graph out of Neo4j: into networkx, or into GraphML / edge list / JSON files.
 
-Users and friendships are read in pages (keyset pagination: users by `id`, friendships
-by their unique `pair` key, both index-ordered), each page in its own short READ
+Users and friendships are read in pages (keyset pagination on the unique, index-ordered
+user `id`; a friendship page is a page of users, each with its friends of larger id, so
+each friendship comes once, under its smaller id), each page in its own short READ
 transaction, so no transaction stays open for the whole export and memory holds one
-page at a time. The file writers consume those pages as they arrive and never build
-the whole graph, except where a caller passes an `nx.Graph` (ego networks).
+page at a time.
+
+Why this shape: the Python driver's cost per record (about 40 us) and per `DateTime`
+value (about 100 us) dominated the export, not Neo4j. A page is one record holding a
+list (users, or users with their adjacency lists), not a record per user or per
+friendship, and timestamps come as epoch integers (`serialize.utc_iso`). Loading the
+100,000-user / 999,721-friendship bench graph into networkx took 223.6 s the old way
+and 29.7 s this way (docs/analysis.md, "Export").
+
+The file writers consume those pages as they arrive and never build the whole graph,
+except where a caller passes an `nx.Graph` (ego networks).
 
 Pages come from separate transactions: an export taken while the graph changes is
 not a snapshot (a friendship may name a user created after the users were read).
@@ -41,7 +51,7 @@ from graph.queries import q
 
 ExportFormat = Literal["graphml", "edgelist", "json"]
 FORMATS: tuple[ExportFormat, ...] = ("graphml", "edgelist", "json")
-DEFAULT_BATCH = 10_000
+DEFAULT_BATCH = 10_000  # users per page; a friendship page holds their friendships
 PAGE_TIMEOUT = 60.0
 NODE_ATTRS = ("id", "handle", "display_name", "created_at")
 EDGE_ATTRS = ("since",)
@@ -74,6 +84,23 @@ def _read(driver: Driver, database: str, name: str, params: dict[str, Any]) -> l
         return session.execute_read(work)
 
 
+def _read_packed(
+    driver: Driver, database: str, name: str, params: dict[str, Any]
+) -> list[list[Any]]:
+    """A page whose query returns one record with a `rows` list of plain values (strings,
+    numbers, lists of them), so no `serialize` walk is needed over a million values."""
+    query = q(name)
+    bound = query.bind(params)
+
+    @unit_of_work(timeout=PAGE_TIMEOUT)
+    def work(tx: ManagedTransaction) -> list[list[Any]]:
+        rows: list[list[Any]] = tx.run(query.text, bound).single(strict=True)["rows"]
+        return rows
+
+    with driver.session(database=database) as session:
+        return session.execute_read(work)
+
+
 def counts(driver: Driver, database: str = "neo4j") -> tuple[int, int]:
     """(users, friendships), from the count store."""
     row = _read(driver, database, "analytics.export.counts", {})[0]
@@ -82,6 +109,19 @@ def counts(driver: Driver, database: str = "neo4j") -> tuple[int, int]:
 
 def _node(row: dict[str, Any]) -> NodeRow:
     return {k: row[k] for k in NODE_ATTRS if row.get(k) is not None}
+
+
+def _page_node(row: list[Any]) -> NodeRow:
+    """A users_page row: [id, handle, display_name, created_at_ms, created_at_ns]."""
+    uid, handle, name, created_ms, created_ns = row
+    node: NodeRow = {"id": uid}
+    if handle is not None:
+        node["handle"] = handle
+    if name is not None:
+        node["display_name"] = name
+    if created_ms is not None:
+        node["created_at"] = serialize.utc_iso(created_ms, created_ns)
+    return node
 
 
 def _edge(row: dict[str, Any]) -> EdgeRow:
@@ -94,33 +134,36 @@ def iter_users(
     """Every user as a node-attribute dict, in id order, one page per transaction."""
     after = ""
     while True:
-        page = _read(
+        page = _read_packed(
             driver, database, "analytics.export.users_page", {"after": after, "limit": batch_size}
         )
         for row in page:
-            yield _node(row)
+            yield _page_node(row)
         if len(page) < batch_size:
             return
-        after = page[-1]["id"]
+        after = page[-1][0]
 
 
 def iter_friendships(
     driver: Driver, *, database: str = "neo4j", batch_size: int = DEFAULT_BATCH
 ) -> Iterator[EdgeRow]:
-    """Every friendship once as (smaller id, larger id, {since}), in pair order."""
+    """Every friendship once as (smaller id, larger id, {since}), ordered by the smaller id,
+    then the larger; `batch_size` users per page."""
     after = ""
     while True:
-        page = _read(
+        page = _read_packed(
             driver,
             database,
-            "analytics.export.friendships_page",
+            "analytics.export.adjacency_page",
             {"after": after, "limit": batch_size},
         )
-        for row in page:
-            yield _edge(row)
+        for a, friends in page:
+            for b, since_ms, since_ns in friends:
+                since = serialize.utc_iso(since_ms, since_ns)
+                yield a, b, ({} if since is None else {"since": since})
         if len(page) < batch_size:
             return
-        after = page[-1]["pair"]
+        after = page[-1][0]
 
 
 def progress_bar(enabled: bool = True, console: Console | None = None) -> Progress:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from neo4j.time import DateTime
 from typer.testing import CliRunner
 
 import graph.export as export
+from graph import serialize
 from graph.errors import Invalid, NotFound
 from graph.queries import catalog
 from seeds import bulk
@@ -81,7 +83,7 @@ def assert_same(got: nx.Graph, expected: nx.Graph, node_attrs: bool = True) -> N
 
 def test_friendship_graph_equals_source(neo: Any, src: nx.Graph, monkeypatch: Any) -> None:
     pages: list[str] = []
-    real_read = export._read
+    real_read = export._read_packed
 
     def spy(driver: Any, database: str, name: str, params: dict[str, Any]) -> Any:
         pages.append(name)
@@ -89,12 +91,12 @@ def test_friendship_graph_equals_source(neo: Any, src: nx.Graph, monkeypatch: An
         assert len(rows) <= params.get("limit", 1)
         return rows
 
-    monkeypatch.setattr(export, "_read", spy)
+    monkeypatch.setattr(export, "_read_packed", spy)
     g = export.friendship_graph(neo, batch_size=8)
     assert_same(g, src)
-    # 47 users in pages of 8 -> 6 pages; 90 friendships -> 12 pages (+1 empty at the end)
+    # 47 users in pages of 8 -> 6 pages, for the users and for their friendships
     assert pages.count("analytics.export.users_page") == 6
-    assert pages.count("analytics.export.friendships_page") == src.number_of_edges() // 8 + 1
+    assert pages.count("analytics.export.adjacency_page") == 6  # pages of 8 users too
 
 
 def test_friendship_graph_with_progress(neo: Any, src: nx.Graph) -> None:
@@ -208,3 +210,36 @@ def test_cli_export_errors_are_sentences(
     assert message in result.stderr
     assert "Traceback" not in result.output
     assert not out.exists() and not list(tmp_path.glob("*.partial"))
+
+
+def test_utc_iso_matches_the_driver_datetime(neo: Any) -> None:
+    """Export pages carry timestamps as (epochMillis, nanosecond); serialize.utc_iso must
+    give what the driver's DateTime gives through to_jsonable: the same string for UTC
+    values, the same instant for values stored with another offset."""
+    rng = random.Random(7)
+    values = [
+        datetime(1900, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(0, 8 * 10**9))
+        for _ in range(300)
+    ]
+    texts = [v.isoformat().replace("+00:00", f".{rng.randrange(10**9):09d}Z") for v in values]
+    texts += [
+        "1969-12-31T23:59:59.5Z",  # epochSeconds is 0 here, as for the next one
+        "1970-01-01T00:00:00.5Z",
+        "1969-12-31T23:59:58Z",
+        "2024-02-29T12:00:00.25+05:30",
+    ]
+    recs, _, _ = neo.execute_query(
+        "UNWIND $texts AS t WITH datetime(t) AS d"
+        " RETURN d, d.epochMillis AS ms, d.nanosecond AS ns",
+        texts=texts,
+    )
+    assert len(recs) == len(texts)
+    for rec in recs:
+        got = serialize.utc_iso(rec["ms"], rec["ns"])
+        assert got is not None
+        want = serialize.to_jsonable(rec["d"])
+        if want.endswith("+00:00"):
+            assert got == want
+        else:
+            assert rec["d"].to_native() == datetime.fromisoformat(got)
+    assert serialize.utc_iso(None, None) is None
