@@ -373,6 +373,33 @@ async def test_hub_cap_skips_hub_expansion_but_keeps_scores_exact(graph: Graph, 
     assert ids(await all_pages(graph, ME, algorithm="adamic_adar")) == ids(uncapped)
 
 
+async def test_hub_cap_matches_networkx_on_hub_heavy_graphs(graph: Graph, neo: Any) -> None:
+    """With hubs present and pages smaller than the candidate list, the ranked list equals
+    the textbook one: candidates reachable through a friend of degree <= cap, scored over
+    all common neighbours (hubs included), ordered by score desc then id. This is the path
+    where hub tests are pruned by score bounds before a page is cut."""
+    g = nx.barabasi_albert_graph(120, 3, seed=5)  # preferential attachment: a few hubs
+    load_graph(neo, g)
+    rng = random.Random(5)
+    cap = 12
+    assert sum(1 for v in g if g.degree(v) > cap) >= 5
+    hubby = [u for u in g if any(g.degree(z) > cap for z in g[u])]
+    for u in rng.sample(hubby, 6):
+        me = user_id(u)
+        reach = {
+            v for z in g[u] if g.degree(z) <= cap for v in g[z] if v != u and not g.has_edge(u, v)
+        }
+        for algorithm in ALGORITHMS:
+            want = sorted(
+                ((-s, user_id(v)) for _, v, s in NX_SCORE[algorithm](g, [(u, v) for v in reach])),
+            )
+            for limit in (1, 3, 100):
+                got = await all_pages(graph, me, algorithm=algorithm, hub_degree=cap, limit=limit)
+                assert ids(got) == [v for _, v in want], (algorithm, u, limit)
+                for s, (neg, _) in zip(got, want, strict=True):
+                    assert s.score == pytest.approx(-neg, abs=1e-9, rel=0)
+
+
 # ---------------------------------------------------------------- cursors
 
 

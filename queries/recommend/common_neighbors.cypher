@@ -34,12 +34,38 @@ WITH me, excluded, friends, hubs, c, via
 WHERE coalesce(c.discoverable, true)
   AND NOT c IN excluded
   AND NOT c IN friends
-// Hub friends were not expanded: test each one's adjacency to the candidate instead, so
-// every mutual friend counts and the score stays textbook.
+// Pruning before the hub tests, which cost the most: hub mutuals only add to a score,
+// and at most hub_max (every hub a mutual). `low` (non-hub mutuals only) bounds the
+// score from below, `low + hub_max` from above. A candidate whose upper bound is below
+// the $limit-th best lower bound among candidates surely on this page cannot make the
+// page, nor can one whose lower bound is above the cursor's score; neither is tested.
+// The 1e-9 margins cover float summation order (its error is far below that here).
+WITH me, hubs, c, via,
+     reduce(s = 0.0, m IN via | s + 1.0) AS low,
+     reduce(s = 0.0, h IN hubs | s + 1.0) AS hub_max
+WITH me, hubs, collect({c: c, via: via, low: low, high: low + hub_max}) AS cands
+CALL (cands) {
+  UNWIND cands AS x
+  WITH x
+  WHERE $after_id IS NULL OR x.high + 1e-9 < $after_score
+  WITH x.low AS low
+  ORDER BY low DESC
+  RETURN collect(low) AS lows
+}
+WITH me, hubs, cands,
+     CASE WHEN size(lows) >= $limit THEN lows[$limit - 1] - 1e-9 ELSE -1.0 END AS bar
+UNWIND cands AS x
+WITH me, hubs, x
+WHERE x.high + 1e-9 >= bar AND ($after_id IS NULL OR x.low - 1e-9 <= $after_score)
+WITH me, hubs, x.c AS c, x.via AS via
+// Hub friends were not expanded: test each one's friendship with the candidate instead,
+// so every mutual friend counts and the score stays textbook. The test is a seek on the
+// unique pair key ('<smaller id>|<larger id>'), not an expansion of either user.
 CALL (c, hubs) {
   UNWIND hubs AS h
-  WITH c, h, h.z AS hz
-  WHERE EXISTS { (hz)-[:FRIENDS]-(c) }
+  WITH c, h, h.z.id AS hid, c.id AS cid
+  WITH h, CASE WHEN hid < cid THEN hid + '|' + cid ELSE cid + '|' + hid END AS pair
+  WHERE EXISTS { MATCH ()-[:FRIENDS {pair: pair}]->() }
   RETURN collect(h) AS via_hubs
 }
 UNWIND via + via_hubs AS m

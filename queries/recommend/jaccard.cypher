@@ -34,12 +34,14 @@ WITH me, excluded, friends, hubs, c, via
 WHERE coalesce(c.discoverable, true)
   AND NOT c IN excluded
   AND NOT c IN friends
-// Hub friends were not expanded: test each one's adjacency to the candidate instead, so
-// every mutual friend counts and the score stays textbook.
+// Hub friends were not expanded: test each one's friendship with the candidate instead,
+// so every mutual friend counts and the score stays textbook. The test is a seek on the
+// unique pair key ('<smaller id>|<larger id>'), not an expansion of either user.
 CALL (c, hubs) {
   UNWIND hubs AS h
-  WITH c, h, h.z AS hz
-  WHERE EXISTS { (hz)-[:FRIENDS]-(c) }
+  WITH c, h, h.z.id AS hid, c.id AS cid
+  WITH h, CASE WHEN hid < cid THEN hid + '|' + cid ELSE cid + '|' + hid END AS pair
+  WHERE EXISTS { MATCH ()-[:FRIENDS {pair: pair}]->() }
   RETURN collect(h) AS via_hubs
 }
 UNWIND via + via_hubs AS m
