@@ -540,7 +540,7 @@ def cypher_suggestions(
         records, _, _ = driver.execute_query(
             query.text, query.bind(params), database_=db, routing_="r"
         )
-        out[u] = [(r["user"]["id"], float(r["score"])) for r in records]
+        out[u] = [(r["user"]["id"], float(r["score"])) for r in records[0]["items"]]
     return out
 
 
@@ -702,7 +702,7 @@ async def suggestions_cold(ctx: Ctx) -> None:
             database=ctx.settings.neo4j_database, default_access_mode=neo4j.READ_ACCESS
         ) as s:
             rows = await s.execute_read(work)
-        return len(rows) > 0
+        return len(rows[0]["items"]) > 0
 
     try:
         await load.closed_loop(raw_driver, 4, 40, plan.warmup_seconds, start_index=len(cold) - 40)

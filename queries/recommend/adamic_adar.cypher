@@ -1,7 +1,7 @@
 // name: adamic_adar
 // description: Friend suggestions ranked by Adamic-Adar, sum of 1/ln(deg z) over mutual friends z. Candidates are reached only through friends of degree <= $hub_degree (the hub cap); scores are exact over the whole FRIENDS graph. Keyset page after ($after_score, $after_id); both null for the first page.
 // params: $user_id, $hub_degree, $after_score, $after_id, $limit
-// returns: user {id, handle, display_name}, score, mutual_count, mutual_friends [{id, handle, display_name}] (at most 3, none blocked either way with me)
+// returns: items [{user {id, handle, display_name}, score, mutual_count, mutual_friends [{id, handle, display_name}] (at most 3, none blocked either way with me)}] (one record, in page order)
 // mode: read
 MATCH (me:User {id: $user_id})
 // Users excluded by my own relationships, gathered once (usually a handful).
@@ -78,6 +78,12 @@ WITH me, c, mutuals, reduce(s = 0.0, d IN degrees | s + 1.0 / log(d)) AS score
 WHERE $after_id IS NULL OR score < $after_score OR (score = $after_score AND c.id > $after_id)
 ORDER BY score DESC, c.id ASC
 LIMIT $limit
-RETURN c {.id, .handle, .display_name} AS user, score, size(mutuals) AS mutual_count,
-       [m IN mutuals WHERE NOT EXISTS { (me)-[:BLOCKED]-(m) } | m {.id, .handle, .display_name}][0..3]
-         AS mutual_friends
+// One record holding the page (rows stay in this order): the Python driver's cost is per
+// record, about 2.6 ms of client CPU for 21 rows as separate records.
+RETURN collect({
+  user: c {.id, .handle, .display_name},
+  score: score,
+  mutual_count: size(mutuals),
+  mutual_friends:
+    [m IN mutuals WHERE NOT EXISTS { (me)-[:BLOCKED]-(m) } | m {.id, .handle, .display_name}][0..3]
+}) AS items

@@ -1,7 +1,7 @@
 // name: cold_start
 // description: Suggestions for a user without friends. Tier 0: users with a pending request to me (reason requested_you); tier 1: the users in $popular_ids (the most-friended users, from popular_ids), most friends first (reason popular). Same exclusions as the ranked lists. Score is the candidate's degree now. Keyset page after ($after_tier, $after_score, $after_id); all null for the first page.
 // params: $user_id, $popular_ids, $after_tier, $after_score, $after_id, $limit
-// returns: user {id, handle, display_name}, score, tier, reason
+// returns: items [{user {id, handle, display_name}, score, tier, reason}] (one record, in page order)
 // mode: read
 MATCH (me:User {id: $user_id})
 CALL (me) {
@@ -27,4 +27,6 @@ WHERE $after_id IS NULL
    OR (tier = $after_tier AND (score < $after_score OR (score = $after_score AND c.id > $after_id)))
 ORDER BY tier ASC, score DESC, c.id ASC
 LIMIT $limit
-RETURN c {.id, .handle, .display_name} AS user, score, tier, reason
+// One record holding the page, in order (the driver's cost is per record).
+RETURN collect({user: c {.id, .handle, .display_name}, score: score, tier: tier, reason: reason})
+  AS items
