@@ -15,7 +15,7 @@ docs/recommendations.md.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -140,7 +140,8 @@ async def feed(
         }
 
     async def work(tx: Tx) -> list[dict[str, Any]]:
-        rows = await tx.run(_QUERY_BY_ORDER[order], **params)
+        page = await tx.one(_QUERY_BY_ORDER[order], **params)
+        rows: list[dict[str, Any]] = page["items"] if page else []
         # Only an empty page can mean an unknown user (as in recommend.suggest: one query
         # for the usual request, the existence check only when there is nothing to show).
         if not rows and await tx.one("feed.user_exists", user_id=user_id) is None:
@@ -172,7 +173,7 @@ def _item(row: dict[str, Any], *, with_score: bool) -> FeedItem:
         post=FeedPost(
             id=post["id"],
             text=post.get("text") or "",
-            created_at=post["created_at"],
+            created_at=_instant(post["created_at_ms"], post["created_at_ns"]),
             like_count=post.get("like_count") or 0,
             comment_count=post.get("comment_count") or 0,
         ),
@@ -180,3 +181,14 @@ def _item(row: dict[str, Any], *, with_score: bool) -> FeedItem:
         reasons=reasons,
         score=float(row["score"]) if with_score else None,
     )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _instant(epoch_millis: int, nanosecond: int) -> datetime:
+    """A UTC datetime from Cypher's `x.epochMillis, x.nanosecond` (microseconds kept, as the
+    driver's `DateTime.to_native()` keeps them). Millis floored, not `epochSeconds`, which
+    Neo4j truncates toward zero before 1970."""
+    seconds = epoch_millis // 1000
+    return _EPOCH + timedelta(seconds=seconds, microseconds=nanosecond // 1000)

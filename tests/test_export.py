@@ -17,7 +17,7 @@ from neo4j.time import DateTime
 from typer.testing import CliRunner
 
 import graph.export as export
-from graph import serialize
+from graph import feed, serialize
 from graph.errors import Invalid, NotFound
 from graph.queries import catalog
 from seeds import bulk
@@ -213,8 +213,8 @@ def test_cli_export_errors_are_sentences(
 
 
 def test_utc_iso_matches_the_driver_datetime(neo: Any) -> None:
-    """Export pages carry timestamps as (epochMillis, nanosecond); serialize.utc_iso must
-    give what the driver's DateTime gives through to_jsonable: the same string for UTC
+    """Export and feed pages carry timestamps as (epochMillis, nanosecond); serialize.utc_iso
+    must give what the driver's DateTime gives through to_jsonable: the same string for UTC
     values, the same instant for values stored with another offset."""
     rng = random.Random(7)
     values = [
@@ -237,6 +237,8 @@ def test_utc_iso_matches_the_driver_datetime(neo: Any) -> None:
     for rec in recs:
         got = serialize.utc_iso(rec["ms"], rec["ns"])
         assert got is not None
+        # The feed's datetime from the same parts (microseconds, as the driver's to_native).
+        assert feed._instant(rec["ms"], rec["ns"]) == rec["d"].to_native()
         want = serialize.to_jsonable(rec["d"])
         if want.endswith("+00:00"):
             assert got == want
