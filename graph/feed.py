@@ -15,12 +15,13 @@ docs/recommendations.md.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from graph import cursor as cursors
+from graph import serialize
 from graph.db import Graph, Tx
 from graph.errors import Invalid, NotFound
 from graph.recommend import HUB_DEGREE, UserRef, check_limit
@@ -173,7 +174,7 @@ def _item(row: dict[str, Any], *, with_score: bool) -> FeedItem:
         post=FeedPost(
             id=post["id"],
             text=post.get("text") or "",
-            created_at=_instant(post["created_at_ms"], post["created_at_ns"]),
+            created_at=serialize.utc_datetime(post["created_at_ms"], post["created_at_ns"]),
             like_count=post.get("like_count") or 0,
             comment_count=post.get("comment_count") or 0,
         ),
@@ -181,14 +182,3 @@ def _item(row: dict[str, Any], *, with_score: bool) -> FeedItem:
         reasons=reasons,
         score=float(row["score"]) if with_score else None,
     )
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _instant(epoch_millis: int, nanosecond: int) -> datetime:
-    """A UTC datetime from Cypher's `x.epochMillis, x.nanosecond` (microseconds kept, as the
-    driver's `DateTime.to_native()` keeps them). Millis floored, not `epochSeconds`, which
-    Neo4j truncates toward zero before 1970."""
-    seconds = epoch_millis // 1000
-    return _EPOCH + timedelta(seconds=seconds, microseconds=nanosecond // 1000)

@@ -89,24 +89,30 @@ def _timedelta_iso(td: dt.timedelta) -> str:
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def utc_iso(epoch_millis: int | None, nanosecond: int | None) -> str | None:
-    """A UTC instant given as Cypher's `x.epochMillis, x.nanosecond`, as an ISO-8601 string
-    in the same form `to_jsonable` gives a driver `DateTime` in UTC
-    (`2026-10-31T07:16:31.157000000+00:00`).
+def utc_datetime(epoch_millis: int, nanosecond: int) -> dt.datetime:
+    """A UTC instant given as Cypher's `x.epochMillis, x.nanosecond`, as a Python datetime
+    (microseconds kept, as the driver's `DateTime.to_native()` keeps them).
 
-    Bulk reads ask Neo4j for these two integers instead of the `DateTime` itself: the
-    driver's DateTime hydration (pure Python, pytz) costs about 100 us per value, which
-    made it most of the time of a whole-graph export. This costs about 2 us.
+    Bulk and hot reads ask Neo4j for these two integers instead of the `DateTime` itself:
+    the driver's DateTime hydration (pure Python, pytz) costs about 100 us per value, which
+    was most of the time of a whole-graph export. This costs about 2 us.
     """
-    if epoch_millis is None:
-        return None
     # Not `x.epochSeconds`: Neo4j truncates it toward zero, so 1969-12-31T23:59:59.5Z and
     # 1970-01-01T00:00:00.5Z both give 0. Millis floored give the second exactly;
     # `nanosecond` is the fraction of that second (offsets are whole seconds).
-    t = _EPOCH + dt.timedelta(seconds=epoch_millis // 1000)  # Python's range: years 1-9999
+    return _EPOCH + dt.timedelta(seconds=epoch_millis // 1000, microseconds=nanosecond // 1000)
+
+
+def utc_iso(epoch_millis: int | None, nanosecond: int | None) -> str | None:
+    """The same instant as an ISO-8601 string in the form `to_jsonable` gives a driver
+    `DateTime` in UTC (`2026-10-31T07:16:31.157000000+00:00`, nanoseconds kept)."""
+    if epoch_millis is None:
+        return None
+    ns = nanosecond or 0
+    t = utc_datetime(epoch_millis, ns)  # Python's range: years 1-9999
     return (
         f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
-        f".{nanosecond or 0:09d}+00:00"
+        f".{ns:09d}+00:00"
     )
 
 
