@@ -225,6 +225,10 @@ dbms.usage_report.enabled=false
 # Analysts' ad-hoc queries are bounded by the API too; this is the server's backstop.
 db.transaction.timeout=60s
 db.lock.acquisition.timeout=20s
+# No Bolt keep-alive NOOPs, hence no `connection.recv_timeout_seconds` hint: with the hint
+# the Python driver wraps every socket read in a timeout task, about 110 us per record.
+# The API bounds every Neo4j call itself (graph.db.Graph); docs/benchmarks.md, change 9.
+server.bolt.connection_keep_alive_for_requests=OFF
 """
         (self.conf_dir / "neo4j.conf").write_text(conf)
 

@@ -25,6 +25,17 @@ def test_neo4j_is_real_526_community(neo: Any, settings: Settings) -> None:
     assert row["edition"] == "community"
 
 
+def test_neo4j_sends_no_bolt_keep_alive(neo: Any) -> None:
+    """Without server keep-alive the server sends no `connection.recv_timeout_seconds` hint,
+    so the async driver reads without a per-read timeout task (about 110 us a record; the
+    API bounds every call itself, see graph/db.py and docs/benchmarks.md)."""
+    records, _, _ = neo.execute_query(
+        "SHOW SETTINGS YIELD name, value "
+        "WHERE name = 'server.bolt.connection_keep_alive_for_requests' RETURN value"
+    )
+    assert [r["value"] for r in records] == ["OFF"]
+
+
 def test_neo4j_auth_is_on(settings: Settings) -> None:
     wrong = settings.model_copy(update={"neo4j_password": "definitely-wrong"})
     with pytest.raises(Neo4jConnectError, match="rejected user"):
