@@ -28,6 +28,7 @@ from neo4j.exceptions import (
 )
 from prometheus_client import Counter
 
+from graph import serialize
 from graph.errors import Conflict, QueryRejected, Unavailable
 from graph.queries import Query, q
 from socialgraph.config import Settings
@@ -202,6 +203,28 @@ class Graph:
     async def read_one(self, query: str, **params: Any) -> Row | None:
         rows = await self.read(query, **params)
         return rows[0] if rows else None
+
+    async def read_page(
+        self, query: str, *, instants: tuple[str, ...] = (), **params: Any
+    ) -> list[Row]:
+        """The rows of a page query that returns one record, `items`, holding the page's
+        rows in order. Fields named in `instants` (dotted for nested maps: "post.created_at")
+        come as `[epochMillis, nanosecond]` and are turned into UTC datetimes.
+
+        Why the shape: the Python driver costs about 40-150 us per record and about 100 us
+        per `DateTime` it hydrates, so a 101-row page as rows with `DateTime` values cost
+        ~20 ms more client CPU than as one record of integers (docs/benchmarks.md)."""
+        row = await self.read_one(query, **params)
+        items: list[Row] = row["items"] if row else []
+        for path in instants:
+            *parents, leaf = path.split(".")
+            for item in items:
+                holder = item
+                for key in parents:
+                    holder = holder[key]
+                ms, ns = holder[leaf]
+                holder[leaf] = None if ms is None else serialize.utc_datetime(ms, ns)
+        return items
 
     async def write(self, query: str, **params: Any) -> list[Row]:
         async def fn(tx: Tx) -> list[Row]:

@@ -126,7 +126,9 @@ async def _timed_list(
     graph: Graph, query: str, me: str, limit: int, cursor: str | None, at_key: str
 ) -> tuple[list[dict[str, Any]], str | None]:
     after_at, after_id = time_id_after(cursor)
-    rows = await graph.read(query, me=me, after_at=after_at, after_id=after_id, limit=limit + 1)
+    rows = await graph.read_page(
+        query, instants=(at_key,), me=me, after_at=after_at, after_id=after_id, limit=limit + 1
+    )
     return page(rows, limit, lambda r: (r[at_key].isoformat(), r["user"]["id"]))
 
 
@@ -161,8 +163,9 @@ async def friends_of(
         await users.public(graph, viewer, user_id)  # 404 when missing or blocked either way
     elif await users.principal(graph, user_id) is None:
         raise NotFound("user not found")
-    rows = await graph.read(
+    rows = await graph.read_page(
         "friends.friends_of",
+        instants=("since",),
         viewer_id=viewer,
         user_id=user_id,
         after=key_after(cursor),
@@ -179,7 +182,7 @@ async def mutual(
     if viewer == other:
         raise Invalid("mutual friends need two different users")
     await users.public(graph, viewer, other)  # 404 when missing or blocked either way
-    rows = await graph.read(
+    rows = await graph.read_page(
         "friends.mutual_friends",
         viewer_id=viewer,
         other_id=other,

@@ -46,8 +46,9 @@ async def list_by_user(
     if viewer != author:
         await users.public(graph, viewer, author)  # 404 when missing or blocked either way
     after_at, after_id = time_id_after(cursor)
-    rows = await graph.read(
+    rows = await graph.read_page(
         "posts.list_by_user",
+        instants=("post.created_at",),
         viewer_id=viewer,
         author_id=author,
         after_at=after_at,
@@ -97,8 +98,9 @@ async def comments(
 ) -> tuple[list[dict[str, Any]], str | None]:
     await get(graph, viewer, post_id)
     after_at, after_id = time_id_after(cursor)
-    rows = await graph.read(
+    rows = await graph.read_page(
         "posts.list_comments",
+        instants=("comment.created_at",),
         viewer_id=viewer,
         post_id=post_id,
         after_at=after_at,

@@ -4,6 +4,7 @@ real Neo4j, including 50 concurrent requests/accepts on one pair."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -230,3 +231,57 @@ async def test_friends_pagination_is_stable(
         ),
         400,
     )
+
+
+async def walk(client: httpx.AsyncClient, url: str, u: U, limit: int) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(100):
+        params: dict[str, Any] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        r = await client.get(url, params=params, headers=u.headers)
+        assert r.status_code == 200, r.text
+        items += r.json()["items"]
+        cursor = r.json()["next_cursor"]
+        if not cursor:
+            return items
+    raise AssertionError("the walk did not end")
+
+
+async def test_timed_lists_walk_every_item_once_newest_first(
+    client: httpx.AsyncClient, neo: Any, settings: Settings
+) -> None:
+    """Incoming and outgoing requests and blocks, in pages of 2: each item once, newest
+    first (ties by user id), the timestamps Neo4j stored, to the microsecond."""
+    hub, *others = graph_users(neo, settings, 8)
+    askers, asked, blocked = others[:3], others[3:5], others[5:]
+    for u in askers:
+        r = await client.post("/v1/friend-requests", json={"user_id": hub.id}, headers=u.headers)
+        assert r.status_code == 201, r.text
+    for u in asked:
+        r = await client.post("/v1/friend-requests", json={"user_id": u.id}, headers=hub.headers)
+        assert r.status_code == 201, r.text
+    for u in blocked:
+        r = await client.post("/v1/blocks", json={"user_id": u.id}, headers=hub.headers)
+        assert r.status_code == 204, r.text
+    stored_order = {
+        "incoming": "MATCH (u:User)-[r:REQUESTED]->(:User {id: $h}) "
+        "RETURN u.id AS id, r.created_at AS at ORDER BY at DESC, id ASC",
+        "outgoing": "MATCH (:User {id: $h})-[r:REQUESTED]->(u:User) "
+        "RETURN u.id AS id, r.created_at AS at ORDER BY at DESC, id ASC",
+        "blocks": "MATCH (:User {id: $h})-[r:BLOCKED]->(u:User) "
+        "RETURN u.id AS id, r.at AS at ORDER BY at DESC, id ASC",
+    }
+    for url, users, field, cypher in [
+        ("/v1/friend-requests/incoming", askers, "created_at", stored_order["incoming"]),
+        ("/v1/friend-requests/outgoing", asked, "created_at", stored_order["outgoing"]),
+        ("/v1/blocks", blocked, "at", stored_order["blocks"]),
+    ]:
+        got = await walk(client, url, hub, 2)
+        recs, _, _ = neo.execute_query(cypher, h=hub.id)
+        assert [i["user"]["id"] for i in got] == [r["id"] for r in recs], url
+        assert len(recs) == len(users)
+        for item, rec in zip(got, recs, strict=True):
+            stored = rec["at"].to_native()
+            assert datetime.fromisoformat(item[field].replace("Z", "+00:00")) == stored, url
