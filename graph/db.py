@@ -153,6 +153,28 @@ class Tx:
         rows = await self.run(query, **params)
         return rows[0] if rows else None
 
+    async def page(
+        self, query: Query | str, *, instants: tuple[str, ...] = (), **params: Any
+    ) -> list[Row]:
+        """The rows of a page query that returns one record, `items`, holding the page's
+        rows in order. Fields named in `instants` (dotted for nested maps: "post.created_at")
+        come as `[epochMillis, nanosecond]` and are turned into UTC datetimes.
+
+        Why the shape: the Python driver costs about 40-150 us per record and about 100 us
+        per `DateTime` it hydrates, so a 101-row page as rows with `DateTime` values cost
+        ~16 ms more client CPU than as one record of integers (docs/benchmarks.md)."""
+        row = await self.one(query, **params)
+        items: list[Row] = row["items"] if row else []
+        for path in instants:
+            *parents, leaf = path.split(".")
+            for item in items:
+                holder = item
+                for key in parents:
+                    holder = holder[key]
+                ms, ns = holder[leaf]
+                holder[leaf] = None if ms is None else serialize.utc_datetime(ms, ns)
+        return items
+
 
 class Graph:
     def __init__(
@@ -207,24 +229,12 @@ class Graph:
     async def read_page(
         self, query: str, *, instants: tuple[str, ...] = (), **params: Any
     ) -> list[Row]:
-        """The rows of a page query that returns one record, `items`, holding the page's
-        rows in order. Fields named in `instants` (dotted for nested maps: "post.created_at")
-        come as `[epochMillis, nanosecond]` and are turned into UTC datetimes.
+        """`Tx.page` in its own read transaction."""
 
-        Why the shape: the Python driver costs about 40-150 us per record and about 100 us
-        per `DateTime` it hydrates, so a 101-row page as rows with `DateTime` values cost
-        ~20 ms more client CPU than as one record of integers (docs/benchmarks.md)."""
-        row = await self.read_one(query, **params)
-        items: list[Row] = row["items"] if row else []
-        for path in instants:
-            *parents, leaf = path.split(".")
-            for item in items:
-                holder = item
-                for key in parents:
-                    holder = holder[key]
-                ms, ns = holder[leaf]
-                holder[leaf] = None if ms is None else serialize.utc_datetime(ms, ns)
-        return items
+        async def fn(tx: Tx) -> list[Row]:
+            return await tx.page(query, instants=instants, **params)
+
+        return await self.read_tx(fn)
 
     async def write(self, query: str, **params: Any) -> list[Row]:
         async def fn(tx: Tx) -> list[Row]:

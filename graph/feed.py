@@ -21,7 +21,6 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from graph import cursor as cursors
-from graph import serialize
 from graph.db import Graph, Tx
 from graph.errors import Invalid, NotFound
 from graph.recommend import HUB_DEGREE, UserRef, check_limit
@@ -141,8 +140,7 @@ async def feed(
         }
 
     async def work(tx: Tx) -> list[dict[str, Any]]:
-        page = await tx.one(_QUERY_BY_ORDER[order], **params)
-        rows: list[dict[str, Any]] = page["items"] if page else []
+        rows = await tx.page(_QUERY_BY_ORDER[order], instants=("post.created_at",), **params)
         # Only an empty page can mean an unknown user (as in recommend.suggest: one query
         # for the usual request, the existence check only when there is nothing to show).
         if not rows and await tx.one("feed.user_exists", user_id=user_id) is None:
@@ -174,7 +172,7 @@ def _item(row: dict[str, Any], *, with_score: bool) -> FeedItem:
         post=FeedPost(
             id=post["id"],
             text=post.get("text") or "",
-            created_at=serialize.utc_datetime(post["created_at_ms"], post["created_at_ns"]),
+            created_at=post["created_at"],
             like_count=post.get("like_count") or 0,
             comment_count=post.get("comment_count") or 0,
         ),

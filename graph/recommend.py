@@ -129,7 +129,7 @@ async def _ranked(
         tag, after_score, after_id = cursors.expect(cursor, str, float, str)
         if tag != algorithm:
             raise Invalid(cursors.MALFORMED, {"cursor": f"belongs to {tag!r}, not {algorithm!r}"})
-    page = await tx.one(
+    rows = await tx.page(
         _QUERY_BY_ALGORITHM[algorithm],
         user_id=user_id,
         hub_degree=hub_degree,
@@ -137,7 +137,6 @@ async def _ranked(
         after_id=after_id,
         limit=limit + 1,
     )
-    rows: list[dict[str, Any]] = page["items"] if page else []
     items = [
         Suggestion(
             user=UserRef(**r["user"]),
@@ -177,7 +176,7 @@ async def _cold_start(
         if tag != _COLD_START_TAG:
             raise Invalid(cursors.MALFORMED, {"cursor": "not a cold-start cursor"})
         after = tuple(rest)
-    page = await tx.one(
+    rows = await tx.page(
         "recommend.cold_start",
         user_id=user_id,
         popular_ids=pool,
@@ -186,7 +185,6 @@ async def _cold_start(
         after_id=after[2],
         limit=limit + 1,
     )
-    rows: list[dict[str, Any]] = page["items"] if page else []
     items = [
         Suggestion(
             user=UserRef(**r["user"]),

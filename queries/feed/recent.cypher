@@ -1,7 +1,7 @@
 // name: recent
 // description: Feed candidates for a user, newest first (created_at desc, post id asc). Posts by friends (posted_by); with $include_fof, by friends of friends reached through friends of degree <= $hub_degree (posted_by_fof); with $include_interactions, posts friends liked or commented on (liked_by, commented_by). Never my own posts, never posts by users blocked either way; blocked friends contribute nothing. Only posts created strictly before $before (null: no bound). Keyset page after ($after_created_at: toString of the last created_at, $after_id); both null for the first page.
 // params: $user_id, $include_fof, $include_interactions, $hub_degree, $before, $after_created_at, $after_id, $limit
-// returns: items [{post {id, text, like_count, comment_count, created_at_ms, created_at_ns}, created_key (toString(created_at), exact, for the cursor), author {id, handle, display_name}, reasons [{code, users [{id, handle, display_name}] (at most 3, by id)}]}] (one record, in page order)
+// returns: items [{post {id, text, like_count, comment_count, created_at [epochMillis, nanosecond]}, created_key (toString(created_at), exact, for the cursor), author {id, handle, display_name}, reasons [{code, users [{id, handle, display_name}] (at most 3, by id)}]}] (one record, in page order)
 // mode: read
 MATCH (me:User {id: $user_id})
 // Users blocked either way, gathered once (usually a handful): a pattern check per post
@@ -55,10 +55,11 @@ WITH p, author, code, collect(DISTINCT who {.id, .handle, .display_name})[0..3] 
 WITH p, author, collect({code: code, users: users}) AS reasons
 ORDER BY p.created_at DESC, p.id ASC
 // One record holding the page, rows in this order: the Python driver's cost is per record
-// and per DateTime value (~100 us each), so created_at comes as epoch millis + nanosecond.
+// and per DateTime value (~100 us each), so created_at comes as [epochMillis, nanosecond]
+// (graph.db.Tx.page).
 RETURN collect({
   post: p {.id, .text, .like_count, .comment_count,
-           created_at_ms: p.created_at.epochMillis, created_at_ns: p.created_at.nanosecond},
+           created_at: [p.created_at.epochMillis, p.created_at.nanosecond]},
   created_key: toString(p.created_at),
   author: author {.id, .handle, .display_name},
   reasons: reasons
