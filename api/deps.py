@@ -10,11 +10,11 @@ from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from api import security, services
-from api.cache import Cache
 from api.errors import ApiError
-from api.inbox import Inbox
+from core.config import Settings
 from graph.db import Graph
-from socialgraph.config import Settings
+from redislayer.cache import Cache
+from redislayer.inbox import Inbox
 
 
 async def get_graph(request: Request) -> Graph:

@@ -18,24 +18,26 @@ from neo4j.exceptions import ConnectionPoolError, ServiceUnavailable, SessionExp
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from graph.errors import (
+from core.errors import (
     Conflict,
+    DomainError,
     Forbidden,
-    GraphError,
     Invalid,
     NotFound,
     QueryRejected,
+    RateLimited,
     Unavailable,
 )
 
 log = logging.getLogger("socialgraph.api")
 
-STATUS_BY_ERROR: dict[type[GraphError], int] = {
+STATUS_BY_ERROR: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
     Forbidden: 403,
     Invalid: 400,
     QueryRejected: 400,
+    RateLimited: 429,
     Unavailable: 503,
 }
 
@@ -143,10 +145,14 @@ def install(app: FastAPI) -> None:
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
-    @app.exception_handler(GraphError)
-    async def _graph_error(_: Request, exc: GraphError) -> JSONResponse:
+    @app.exception_handler(DomainError)
+    async def _graph_error(_: Request, exc: DomainError) -> JSONResponse:
         status = next((STATUS_BY_ERROR[c] for c in type(exc).__mro__ if c in STATUS_BY_ERROR), 400)
-        headers = {"Retry-After": "1"} if status == 503 else None
+        headers = None
+        if isinstance(exc, RateLimited):
+            headers = {"Retry-After": str(exc.retry_after)}
+        elif status == 503:
+            headers = {"Retry-After": "1"}
         return error_response(status, exc.code, exc.message, exc.details, headers)
 
     @app.exception_handler(RequestValidationError)

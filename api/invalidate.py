@@ -1,7 +1,7 @@
 """Who must stop seeing a cached answer after each kind of write. Called after the Neo4j
 commit (never before: a reader could refill the old answer under the new version).
 
-Version counters (per user) and epochs (global), all in `api.rkeys`:
+Version counters (per user) and epochs (global), all in `redislayer.rkeys`:
 
 | counter | bumped by | read by |
 |---|---|---|
@@ -20,8 +20,8 @@ Version counters (per user) and epochs (global), all in `api.rkeys`:
 
 from __future__ import annotations
 
-from api.cache import Cache
 from graph.db import Graph
+from redislayer.cache import Cache
 
 FANOUT_CAP = 5_000  # above this many affected users, bump the global epoch instead
 

@@ -10,13 +10,9 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from api import errors
-from api.cache import Cache
-from api.inbox import Inbox
 from api.middleware import BodySizeLimit
 from api.observability import RequestContext
 from api.observability import router as metrics_router
-from api.realtime import Hub
-from api.redisconn import open_redis
 from api.routes import (
     analytics,
     auth,
@@ -28,10 +24,14 @@ from api.routes import (
     users,
     ws,
 )
+from core.config import Settings, get_settings
 from graph.db import Graph, open_async_driver
 from graph.queries import catalog
 from graph.schema import migrate
-from socialgraph.config import Settings, get_settings
+from redislayer.cache import Cache
+from redislayer.connection import open_redis
+from redislayer.inbox import Inbox
+from redislayer.realtime import Hub
 
 log = logging.getLogger("socialgraph.api")
 

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import metrics
+from core import metrics
 
 access_log = logging.getLogger("socialgraph.access")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")

@@ -15,7 +15,7 @@ import jwt
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from socialgraph.config import Settings
+from core.config import Settings
 
 ALGORITHM = "HS256"  # pinned: decode() accepts nothing else, so alg=none and RS/HS confusion fail
 TokenType = Literal["access", "refresh"]

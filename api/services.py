@@ -8,12 +8,14 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from api import invalidate, metrics, rkeys
-from api.cache import Cache
-from api.inbox import Inbox
+from api import invalidate
+from core import metrics
+from core.errors import Conflict, Forbidden, Invalid, NotFound
 from graph import feed, friends, posts, recommend, users
 from graph.db import Graph
-from graph.errors import Conflict, Forbidden, Invalid, NotFound
+from redislayer import rkeys
+from redislayer.cache import Cache
+from redislayer.inbox import Inbox
 
 PRINCIPAL_TTL = 60.0
 

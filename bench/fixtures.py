@@ -17,9 +17,9 @@ from typing import Any, LiteralString
 from neo4j import Driver
 
 from api import security
+from core.config import Settings
 from graph.queries import q
 from seeds.synthetic import user_id
-from socialgraph.config import Settings
 
 PROTECTED_PORTS = {7687, 7688, 6379, 6380}
 

@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from bench.cpu import CpuMeter
     from bench.fixtures import Tokens, User
     from bench.load import RequestFn
-    from socialgraph.config import Settings
+    from core.config import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_ENV = {
@@ -323,8 +323,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault(k, v)
     logging.getLogger("neo4j").setLevel(logging.ERROR)
     from bench import fixtures
+    from core.config import get_settings
     from socialgraph import devstack
-    from socialgraph.config import get_settings
 
     settings = get_settings()
     try:
@@ -592,7 +592,7 @@ class Ctx:
 
     def bumper(self, kind: str) -> Callable[[], Awaitable[None]]:
         """Invalidate every cached `kind` answer: the global epoch of that kind moves on."""
-        from api import rkeys
+        from redislayer import rkeys
 
         async def bump() -> None:
             await self.redis.incr(rkeys.epoch(kind))

@@ -26,12 +26,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.config import Settings, get_settings
 from graph.db import open_sync_driver
 from seeds.common import reset_graph
 from seeds.generators import holme_kim_edges
 from seeds.synthetic import Spec, seed_synthetic
 from socialgraph import devstack
-from socialgraph.config import Settings, get_settings
 
 SEED_STEPS = (
     "generate users",

@@ -14,7 +14,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from socialgraph.config import REPO_ROOT
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
 
 HOST = "127.0.0.1"
 

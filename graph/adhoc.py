@@ -29,7 +29,7 @@ graph new questions), so it cannot come from the catalog. What keeps it harmless
    `password_hash`. `graph.serialize` also strips and redacts password hashes from
    results; see the limitation below.
 
-Every refusal, syntax error and timeout raises `graph.errors.QueryRejected` with
+Every refusal, syntax error and timeout raises `core.errors.QueryRejected` with
 Neo4j's message and, in `details`, `neo4j_code` (or `reason` for our own checks).
 
 Limitation: Community Edition has no property-level security, so a determined
@@ -55,9 +55,9 @@ from neo4j.exceptions import (
     Neo4jError,
 )
 
+from core.errors import QueryRejected, Unavailable
 from graph import serialize
 from graph.db import UNREACHABLE, Graph, map_neo4j_error
-from graph.errors import QueryRejected, Unavailable
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_ROW_CAP = 1000

@@ -31,10 +31,10 @@ from typing import Any, Literal
 
 from neo4j import Driver, ManagedTransaction, unit_of_work
 
+from core.errors import Invalid, NotFound
 from graph import serialize
 from graph.adhoc import DEFAULT_ROW_CAP, AdhocResult, run_read
 from graph.db import Graph
-from graph.errors import Invalid, NotFound
 from graph.queries import Query, QueryParamError, catalog
 
 AREA = "analytics"

@@ -3,7 +3,7 @@
 A cursor carries the sort key of the last item a page returned (keyset pagination),
 usually led by a short tag naming the list it belongs to, e.g.
 `("adamic_adar", 0.91, "u42")`. Clients must treat it as opaque; the server treats
-it as untrusted input: `decode` raises `graph.errors.Invalid` on anything that is
+it as untrusted input: `decode` raises `core.errors.Invalid` on anything that is
 not a cursor this module could have produced, and `expect` checks the shape a
 caller needs, so a cursor from another list or a hand-edited one fails loudly
 instead of silently paging something else.
@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from graph.errors import Invalid
+from core.errors import Invalid
 
 Scalar = str | int | float | bool | None
 

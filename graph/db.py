@@ -28,10 +28,10 @@ from neo4j.exceptions import (
 )
 from prometheus_client import Counter
 
+from core.config import Settings
+from core.errors import Conflict, QueryRejected, Unavailable
 from graph import serialize
-from graph.errors import Conflict, QueryRejected, Unavailable
 from graph.queries import Query, q
-from socialgraph.config import Settings
 
 T = TypeVar("T")
 QUERIES = Counter("sg_neo4j_queries_total", "Catalog queries sent to Neo4j", ["query"])

@@ -44,9 +44,9 @@ from neo4j import Driver, ManagedTransaction, unit_of_work
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from core.errors import NotFound
 from graph import serialize
 from graph.analytics import ego_query_name
-from graph.errors import NotFound
 from graph.queries import q
 
 ExportFormat = Literal["graphml", "edgelist", "json"]

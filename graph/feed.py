@@ -20,9 +20,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from core.errors import Invalid, NotFound
 from graph import cursor as cursors
 from graph.db import Graph, Tx
-from graph.errors import Invalid, NotFound
 from graph.recommend import HUB_DEGREE, UserRef, check_limit
 
 Scope = Literal["friends", "fof"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from core.errors import Conflict, Invalid, NotFound
 from graph.db import Graph, Tx
-from graph.errors import Conflict, Invalid, NotFound
 from graph.pages import key_after, page, time_id_after
 
 RequestOutcome = Literal["pending", "accepted"]

@@ -25,7 +25,7 @@ def time_id_after(cursor: str | None) -> tuple[str | None, str]:
         return None, ""
     at, id_ = decode_cursor(cursor, 2)
     if not isinstance(at, str) or not isinstance(id_, str):
-        from graph.errors import Invalid
+        from core.errors import Invalid
 
         raise Invalid("the cursor is malformed; restart from the first page")
     return at, id_
@@ -36,7 +36,7 @@ def key_after(cursor: str | None) -> str:
         return ""
     (key,) = decode_cursor(cursor, 1)
     if not isinstance(key, str):
-        from graph.errors import Invalid
+        from core.errors import Invalid
 
         raise Invalid("the cursor is malformed; restart from the first page")
     return key

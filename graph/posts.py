@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from core.errors import Forbidden, NotFound
 from graph.db import Graph
-from graph.errors import Forbidden, NotFound
 from graph.pages import page, time_id_after
 
 

@@ -17,6 +17,7 @@ a request.
 
 from __future__ import annotations
 
+import importlib.resources
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -24,9 +25,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, LiteralString, cast
 
-from socialgraph.config import REPO_ROOT
-
-QUERIES_DIR = REPO_ROOT / "queries"
 MODES = ("read", "write", "schema")
 REQUIRED_KEYS = ("name", "params", "returns", "mode")
 KNOWN_KEYS = (*REQUIRED_KEYS, "description")
@@ -146,10 +144,20 @@ def parse_query_file(path: Path, area: str) -> Query:
     )
 
 
+def installed_root() -> Path:
+    """The `queries` package's folder: package data in an installed wheel, the checkout's
+    `queries/` in an editable install. Found by import, never relative to this file."""
+    root = importlib.resources.files("queries")
+    if not isinstance(root, Path):  # a zipped install: the catalog must be real files
+        raise QueryFileError(f"the query catalog is not installed as files: {root!r}")
+    return root
+
+
 class Catalog(Mapping[str, Query]):
     """All queries under a directory, keyed `area.name` (nested folders join with dots)."""
 
-    def __init__(self, root: Path = QUERIES_DIR) -> None:
+    def __init__(self, root: Path | None = None) -> None:
+        root = installed_root() if root is None else root
         self.root = root
         self._queries: dict[str, Query] = {}
         for path in sorted(root.rglob("*.cypher")):

@@ -17,9 +17,9 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel
 
+from core.errors import Invalid, NotFound
 from graph import cursor as cursors
 from graph.db import Graph, Tx
-from graph.errors import Invalid, NotFound
 
 Algorithm = Literal["common_neighbors", "adamic_adar", "resource_allocation", "jaccard"]
 Reason = Literal["mutual_friends", "requested_you", "popular"]

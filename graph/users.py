@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from core.errors import Conflict, NotFound
 from graph.db import Graph
-from graph.errors import Conflict, NotFound
 from graph.pages import key_after, page
 
 

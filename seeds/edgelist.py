@@ -22,6 +22,7 @@ from typing import Any
 
 from neo4j import Driver
 
+from core.config import default_data_dir
 from graph.queries import q
 from seeds import bulk
 from seeds.common import (
@@ -31,9 +32,8 @@ from seeds.common import (
     epoch_ms,
     is_empty,
 )
-from socialgraph.config import REPO_ROOT
 
-DATA_DIR = REPO_ROOT.parent / "shared" / "data"
+DATA_DIR = default_data_dir()
 
 
 @dataclass(frozen=True)

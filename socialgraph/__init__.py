@@ -1,1 +1,2 @@
-"""socialgraph: operator-facing pieces shared by the API, the graph layer and the seeds."""
+"""socialgraph: the entry points on the top floor: the `socialgraph` CLI (operator, seed and
+analyst commands), the local-stack manager and the offline evaluation."""

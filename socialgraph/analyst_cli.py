@@ -26,7 +26,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from socialgraph.config import Settings, get_settings
+from core.config import Settings, get_settings
 
 console = Console()
 err = Console(stderr=True)
@@ -127,9 +127,9 @@ def query_command(
     max_rows: int = typer.Option(10_000, "--max-rows", help="Stop after this many rows"),
 ) -> None:
     """Run one analytics query from queries/analytics/ and print its rows."""
+    from core.errors import DomainError
     from graph.analytics import coerce_params, get_query, run_named
     from graph.db import Graph, Neo4jConnectError, open_async_driver
-    from graph.errors import GraphError
 
     if list_:
         print_catalog()
@@ -139,7 +139,7 @@ def query_command(
     raw = parse_params(param)
     try:
         get_query(name)
-    except GraphError as exc:
+    except DomainError as exc:
         fail(exc.message, 2)
     s = _settings()
     _quiet_driver()
@@ -158,7 +158,7 @@ def query_command(
         result = asyncio.run(run())
     except Neo4jConnectError as exc:
         fail(str(exc))
-    except GraphError as exc:
+    except DomainError as exc:
         code = exc.details.get("neo4j_code")
         fail(exc.message + (f" ({code})" if code else ""), 2 if exc.code == "invalid" else 1)
     print_rows(result.columns, result.rows, fmt)
@@ -183,8 +183,8 @@ def export_command(
     """Write the friendship graph (or one user's ego network) as GraphML, edge list or JSON."""
     from neo4j.exceptions import DriverError, Neo4jError
 
+    from core.errors import DomainError
     from graph.db import Neo4jConnectError, open_sync_driver
-    from graph.errors import GraphError
     from graph.export import ExportStats, export_graph
 
     if depth is not None and ego is None:
@@ -217,7 +217,7 @@ def export_command(
             with tmp.open("w", encoding="utf-8") as fh:
                 stats = write(fh)
             os.replace(tmp, out)
-    except GraphError as exc:
+    except DomainError as exc:
         fail(exc.message)
     except (Neo4jError, DriverError) as exc:
         fail(f"export failed: {exc}")

@@ -17,8 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from core.config import Settings, get_settings
 from socialgraph import devstack
-from socialgraph.config import Settings, get_settings
 
 app = typer.Typer(
     help="socialgraph operator commands", no_args_is_help=True, pretty_exceptions_enable=False
@@ -30,8 +30,8 @@ app.add_typer(db_app, name="db")
 
 
 def _register_subcommands() -> None:
-    from seeds.cli import seed_app
     from socialgraph import analyst_cli
+    from socialgraph.seed_cli import seed_app
 
     app.add_typer(seed_app, name="seed")
     analyst_cli.register(app)
@@ -166,7 +166,7 @@ def _expire_principal(s: Settings, user_id: str) -> None:
     import redis
 
     from api import services
-    from api.cache import bump_now
+    from redislayer.cache import bump_now
 
     try:
         client = redis.Redis.from_url(s.redis_url, socket_timeout=2, socket_connect_timeout=2)
@@ -193,9 +193,9 @@ def evaluate(
     import networkx as nx
 
     from graph.db import Graph, Neo4jConnectError, open_async_driver, open_sync_driver
-    from graph.evaluation import Scores, markdown
-    from graph.evaluation import evaluate as run_eval
     from seeds.edgelist import DATASETS, detect_format, read_edges
+    from socialgraph.evaluation import Scores, markdown
+    from socialgraph.evaluation import evaluate as run_eval
 
     s = _settings()
     if not yes:

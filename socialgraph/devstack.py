@@ -1,7 +1,7 @@
 """The local stack: a real Neo4j 5.26 Community server and a real Redis server.
 
 There is no Docker engine on our machines and neo4j.com is unreachable, so the
-Neo4j server is assembled from its jars on Maven Central (`deploy/neo4j/pom.xml`)
+Neo4j server is assembled from its jars on Maven Central (`socialgraph/resources/neo4j-pom.xml`)
 and launched with the JDK through its real entry point,
 `org.neo4j.server.CommunityEntryPoint`. Redis comes from Debian's `redis-server`.
 
@@ -12,6 +12,7 @@ stack) is just another state dir and another pair of ports.
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import shutil
 import signal
@@ -21,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from socialgraph.config import NEO4J_VERSION, REPO_ROOT, Settings
+from core.config import NEO4J_VERSION, Settings
 
 NEO4J_MAIN = "org.neo4j.server.CommunityEntryPoint"
 NEO4J_ADMIN_MAIN = "org.neo4j.cli.AdminTool"
@@ -176,8 +177,19 @@ class Neo4jServer:
         mvn = _require_tool("mvn", "Install Maven (Debian: `apt-get install -y maven`).")
         print(f"Fetching Neo4j {NEO4J_VERSION} jars from Maven Central into {self.lib} ...")
         self.lib.mkdir(parents=True, exist_ok=True)
-        pom = REPO_ROOT / "deploy" / "neo4j" / "pom.xml"
-        result = subprocess.run(
+        # The pom ships inside the package, so an installed wheel can fetch the jars too.
+        pom_file = importlib.resources.files("socialgraph") / "resources" / "neo4j-pom.xml"
+        with importlib.resources.as_file(pom_file) as pom:
+            result = self._maven(mvn, pom)
+        if result.returncode != 0 or not marker.exists():
+            raise StackError(
+                "Maven could not fetch the Neo4j jars:\n"
+                + (result.stdout + result.stderr)[-3000:]
+                + "\nCheck that Maven Central is reachable (`mvn -v`, ~/.m2/settings.xml)."
+            )
+
+    def _maven(self, mvn: str, pom: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
             [
                 mvn,
                 "-q",
@@ -194,12 +206,6 @@ class Neo4jServer:
             timeout=1200,
             check=False,
         )
-        if result.returncode != 0 or not marker.exists():
-            raise StackError(
-                "Maven could not fetch the Neo4j jars:\n"
-                + (result.stdout + result.stderr)[-3000:]
-                + "\nCheck that Maven Central is reachable (`mvn -v`, ~/.m2/settings.xml)."
-            )
 
     def write_config(self) -> None:
         for d in ("conf", "data", "logs", "run", "plugins", "import"):

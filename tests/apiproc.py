@@ -18,7 +18,9 @@ from types import TracebackType
 
 import httpx
 
-from socialgraph.config import REPO_ROOT, Settings
+from core.config import Settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:

@@ -14,10 +14,10 @@ import pytest
 import redis
 
 from api.main import create_app
+from core.config import Settings
 from graph.db import open_sync_driver
 from graph.queries import q
 from socialgraph import devstack
-from socialgraph.config import Settings
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 
 from api import security
+from core.config import Settings
 from seeds import bulk
-from socialgraph.config import Settings
 
 
 @dataclass

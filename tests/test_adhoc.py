@@ -15,10 +15,10 @@ from typing import Any
 import networkx as nx
 import pytest
 
+from core.config import Settings
+from core.errors import QueryRejected
 from graph.adhoc import explain_text, run_adhoc
 from graph.db import Graph, open_async_driver
-from graph.errors import QueryRejected
-from socialgraph.config import Settings
 from tests.graphs import load_graph, user_id
 
 ISO_DATETIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)"

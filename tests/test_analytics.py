@@ -15,6 +15,8 @@ from typing import Any
 import networkx as nx
 import pytest
 
+from core.config import Settings
+from core.errors import Invalid, QueryRejected
 from graph.analytics import (
     UnknownQuery,
     coerce_params,
@@ -23,9 +25,7 @@ from graph.analytics import (
     run_named,
 )
 from graph.db import Graph, open_async_driver
-from graph.errors import Invalid, QueryRejected
 from seeds import bulk
-from socialgraph.config import Settings
 from tests.graphs import load_graph, user_id
 
 REQUIRED = {

@@ -11,7 +11,7 @@ import jwt
 import pytest
 
 from api import security
-from socialgraph.config import Settings
+from core.config import Settings
 from tests.factories import api_user, assert_error
 
 

@@ -14,10 +14,10 @@ import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
 
 from api import services
-from api.cache import Cache
+from core.config import Settings
 from graph.db import Graph
+from redislayer.cache import Cache
 from socialgraph import devstack
-from socialgraph.config import Settings
 from tests.factories import U, graph_users, token_headers
 from tests.graphs import load_graph, user_id
 
@@ -142,7 +142,7 @@ async def test_penetration_one_lookup_per_unknown_id(
 
 
 async def test_negative_cache_is_bounded(app: Any, rds: Any, monkeypatch: Any) -> None:
-    from api import cache as cache_mod
+    from redislayer import cache as cache_mod
 
     cache: Cache = app.state.cache
     monkeypatch.setattr(cache_mod, "NEGATIVE_BUDGET", 50)

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import networkx as nx
 
+from core.config import Settings
 from graph import recommend
 from graph.db import Graph
-from socialgraph.config import Settings
 from tests.factories import token_headers
 from tests.graphs import load_graph, user_id
 from tests.test_cache import queries

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from neo4j import AsyncTransaction
 
+from core.config import Settings
+from core.errors import Unavailable
 from graph import adhoc
 from graph.db import Graph, open_async_driver
-from graph.errors import Unavailable
-from socialgraph.config import Settings
 
 
 @asynccontextmanager

@@ -17,8 +17,8 @@ from neo4j.time import DateTime
 from typer.testing import CliRunner
 
 import graph.export as export
+from core.errors import Invalid, NotFound
 from graph import serialize
-from graph.errors import Invalid, NotFound
 from graph.queries import catalog
 from seeds import bulk
 from socialgraph.cli import app

@@ -31,9 +31,9 @@ from typing import Any
 import httpx
 import pytest
 
+from core.config import Settings
 from seeds import bulk
 from socialgraph import devstack
-from socialgraph.config import Settings
 from tests.apiproc import ApiProcess
 from tests.factories import U, graph_users
 

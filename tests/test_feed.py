@@ -14,13 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.config import Settings
+from core.errors import Invalid, NotFound
 from graph import feed as feeds
 from graph.db import Graph, open_async_driver
-from graph.errors import Invalid, NotFound
 from graph.feed import FeedItem
 from graph.schema import migrate
 from seeds import bulk
-from socialgraph.config import Settings
 from tests.graphs import load_graph, user_id
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)

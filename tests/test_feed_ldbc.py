@@ -20,12 +20,12 @@ from typing import Any
 
 import pytest
 
+from core.config import Settings
 from graph import feed as feeds
 from graph.db import Graph, open_async_driver
 from graph.feed import Scope
 from graph.schema import migrate
 from seeds import ldbc
-from socialgraph.config import Settings
 
 DATA = Path(ldbc.DEFAULT_DIR)
 DYNAMIC = DATA / "vanilla" / "dynamic"

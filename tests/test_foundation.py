@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import redis
 
+from core.config import Settings
 from graph.db import Neo4jConnectError, open_sync_driver
 from socialgraph import devstack
-from socialgraph.config import Settings
 
 
 def test_neo4j_is_real_526_community(neo: Any, settings: Settings) -> None:

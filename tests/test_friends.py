@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from socialgraph.config import Settings
+from core.config import Settings
 from tests.factories import U, assert_error, graph_users
 
 

@@ -12,8 +12,8 @@ import httpx
 import pytest
 import redis as redis_sync
 
+from core.config import Settings
 from socialgraph import devstack
-from socialgraph.config import Settings
 from tests.factories import U, assert_error, graph_users
 
 
@@ -226,7 +226,7 @@ async def test_sigkill_during_sends_loses_no_acknowledged_message(
             await asyncio.sleep(0.01)
         server.kill()  # SIGKILL: no shutdown save, only the AOF survives
 
-    from api import ratelimit
+    from redislayer import ratelimit
 
     old_hit = ratelimit.hit
 

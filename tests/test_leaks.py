@@ -30,10 +30,10 @@ from typing import Any
 import pytest
 import redis
 
-from api.realtime import Hub
-from api.redisconn import open_redis
+from core.config import Settings
+from redislayer.connection import open_redis
+from redislayer.realtime import Hub
 from seeds import bulk
-from socialgraph.config import Settings
 from tests.apiproc import ApiProcess
 from tests.factories import U, graph_users
 

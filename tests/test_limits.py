@@ -23,8 +23,8 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from api.main import create_app
+from core.config import Settings
 from seeds import bulk
-from socialgraph.config import Settings
 from tests.apiproc import ApiProcess
 from tests.factories import U, assert_error, graph_users
 

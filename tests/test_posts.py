@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from socialgraph.config import Settings
+from core.config import Settings
 from tests.factories import assert_error, graph_users
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 from typer.testing import CliRunner
 
+from core.config import Settings
 from socialgraph.cli import app as cli
-from socialgraph.config import Settings
 from tests.factories import api_user, assert_error, graph_users
 from tests.test_cache import queries
 from tests.test_inbox import befriend, send

@@ -15,7 +15,7 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from socialgraph.config import Settings
+from core.config import Settings
 from tests.apiproc import ApiProcess
 from tests.factories import U, graph_users
 

@@ -16,13 +16,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.config import Settings
+from core.errors import Invalid, NotFound
 from graph import recommend
 from graph.db import Graph, open_async_driver
-from graph.errors import Invalid, NotFound
 from graph.recommend import ALGORITHMS, Algorithm, Suggestion
 from graph.schema import migrate
 from seeds import bulk
-from socialgraph.config import Settings
 from tests.graphs import load_graph, user_id
 
 NX_SCORE: dict[Algorithm, Callable[..., Iterable[tuple[Any, Any, float]]]] = {

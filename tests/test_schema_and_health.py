@@ -7,10 +7,10 @@ from typing import Any
 import httpx
 import pytest
 
+from core.config import Settings
 from graph.db import open_async_driver
 from graph.schema import migrate
 from socialgraph import devstack
-from socialgraph.config import Settings
 
 
 def _schema_state(neo: Any) -> tuple[list[Any], list[Any]]:

@@ -35,8 +35,8 @@ from schemathesis.checks import CheckFunction
 from schemathesis.python import asgi
 
 from api.main import create_app
+from core.config import Settings
 from seeds import bulk
-from socialgraph.config import Settings
 from tests.factories import U, graph_users, token_headers
 
 MAX_EXAMPLES = 25

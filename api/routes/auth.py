@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api import ratelimit, security, services
+from api import security, services
 from api.deps import CacheDep, CurrentUser, GraphDep, RedisDep, SettingsDep, unauthorized
 from api.errors import responses
 from api.schemas import RefreshIn, Token, UserCreate, UserPrivate
 from graph import users
+from redislayer import ratelimit
 
 router = APIRouter(tags=["auth"])
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
-from api import ratelimit, services
+from api import services
 from api.deps import CacheDep, CurrentUser, Cursor, GraphDep, InboxDep, Limit, RedisDep, SettingsDep
 from api.errors import responses
 from api.schemas import (
@@ -22,8 +22,9 @@ from api.schemas import (
     UnreadTotal,
     UserId,
 )
+from core.errors import Invalid
 from graph.cursor import decode_cursor, encode_cursor
-from graph.errors import Invalid
+from redislayer import ratelimit
 
 router = APIRouter(tags=["messages"])
 Other = Annotated[UserId, Path(description="The other participant's user id")]

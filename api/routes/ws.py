@@ -18,11 +18,12 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from redis.exceptions import RedisError
 
-from api import metrics, realtime, rkeys
 from api.deps import authenticate
 from api.errors import ApiError
-from api.inbox import id_score, valid_id
-from graph.errors import GraphError
+from core import metrics
+from core.errors import DomainError
+from redislayer import realtime, rkeys
+from redislayer.inbox import id_score, valid_id
 
 router = APIRouter()
 
@@ -31,7 +32,7 @@ async def _authenticate(ws: WebSocket, token: str | None) -> str | None:
     state = ws.app.state
     try:
         user = await authenticate(state.graph, state.cache, state.settings, token)
-    except (ApiError, GraphError):
+    except (ApiError, DomainError):
         return None
     return user.id
 

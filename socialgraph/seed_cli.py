@@ -55,8 +55,8 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def _driver() -> tuple[Driver, str]:
+    from core.config import get_settings
     from graph.db import Neo4jConnectError, open_sync_driver
-    from socialgraph.config import get_settings
 
     # The driver logs every server notification as a warning; seeds have none worth it.
     logging.getLogger("neo4j.notifications").setLevel(logging.ERROR)

@@ -32,7 +32,8 @@ import redis
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from api import metrics, rkeys
+from core import metrics
+from redislayer import rkeys
 
 log = logging.getLogger("socialgraph.cache")
 T = TypeVar("T")

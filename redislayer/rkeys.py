@@ -80,7 +80,7 @@ def epoch(kind: str) -> str:
 
 
 def cached(kind: str, *parts: str) -> str:
-    """One entry per answer; it records the versions it was computed under (api/cache.py).
+    """One entry per answer; it records the versions it was computed under (redislayer/cache.py).
     ("cache3": the stored form changed twice; older entries are never read.)"""
     return f"{PREFIX}:cache3:{kind}:" + ":".join(parts)
 

@@ -11,7 +11,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from socialgraph.config import Settings
+from core.config import Settings
 
 
 def open_redis(settings: Settings) -> aioredis.Redis:

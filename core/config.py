@@ -7,6 +7,7 @@ placeholder secrets are refused at startup instead of silently used.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -15,7 +16,10 @@ from urllib.parse import urlparse
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+# The checkout, when the code runs from its sources (an installed wheel has no pyproject.toml
+# beside its packages). Only defaults use it; nothing reads files through it.
+_SOURCE_ROOT = Path(__file__).resolve().parent.parent
+_IN_CHECKOUT = (_SOURCE_ROOT / "pyproject.toml").is_file()
 
 # Placeholders that are fine on a laptop and fatal in production.
 DEV_NEO4J_PASSWORD = "socialgraph-local-dev"  # noqa: S105 - local stack only
@@ -66,7 +70,11 @@ class Settings(BaseSettings):
     )
 
     # Where the local stack keeps data, logs and pid files.
-    state_dir: Path = Field(REPO_ROOT / ".state" / "dev", validation_alias="SOCIALGRAPH_STATE_DIR")
+    # Default: `.state/dev` under the working directory (the repository root under `make`).
+    state_dir: Path = Field(
+        default_factory=lambda: Path.cwd() / ".state" / "dev",
+        validation_alias="SOCIALGRAPH_STATE_DIR",
+    )
     # Where the Neo4j jars are cached (outside the repository: 120+ MB).
     cache_dir: Path = Field(
         Path.home() / ".cache" / "socialgraph", validation_alias="SOCIALGRAPH_CACHE_DIR"
@@ -105,6 +113,16 @@ class Settings(BaseSettings):
     @property
     def neo4j_home(self) -> Path:
         return self.cache_dir / f"neo4j-{NEO4J_VERSION}"
+
+
+def default_data_dir() -> Path:
+    """Where the public data sets live (SOCIALGRAPH_DATA_DIR): by default `../shared/data`
+    beside the checkout, or beside the working directory for an installed package."""
+    env = os.environ.get("SOCIALGRAPH_DATA_DIR")
+    if env:
+        return Path(env)
+    base = _SOURCE_ROOT if _IN_CHECKOUT else Path.cwd()
+    return base.parent / "shared" / "data"
 
 
 @lru_cache(maxsize=1)

@@ -1,6 +1,6 @@
 """Fixed-window rate limits in Redis (shared by all workers).
 
-`hit` counts one action and raises 429 past the limit. When Redis is unreachable the
+`hit` counts one action and raises `RateLimited` (429) past the limit. When Redis is unreachable the
 caller decides: login fails open (the password check is still slow by design), sends
 fail closed (they need Redis anyway).
 """
@@ -12,9 +12,9 @@ import time
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from api import metrics, rkeys
-from api.errors import ApiError
-from graph.errors import Unavailable
+from core import metrics
+from core.errors import RateLimited, Unavailable
+from redislayer import rkeys
 
 
 async def hit(
@@ -34,10 +34,8 @@ async def hit(
     if int(count) > limit:
         metrics.RATE_LIMITED.labels(action).inc()
         retry = window_s - int(time.time()) % window_s
-        raise ApiError(
-            429,
+        raise RateLimited(
             f"too many {action} requests; retry in {retry}s",
-            "rate_limited",
+            retry,
             {"limit": limit, "window_seconds": window_s},
-            headers={"Retry-After": str(retry)},
         )

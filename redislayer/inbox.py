@@ -30,8 +30,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
-from api import rkeys
-from graph.errors import Conflict, Invalid, Unavailable
+from core.errors import Conflict, Invalid, Unavailable
+from redislayer import rkeys
 
 IDEM_TTL = 25 * 3600  # "at least 24 hours"
 EVENTS_MAXLEN = 10_000

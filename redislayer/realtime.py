@@ -26,7 +26,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from api import rkeys
+from redislayer import rkeys
 
 log = logging.getLogger("socialgraph.realtime")
 

@@ -1,0 +1,1 @@
+"""The Cypher catalog, shipped as package data (found with importlib.resources)."""
