@@ -45,10 +45,8 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, LiteralString, cast
+from typing import Any
 
-import neo4j
-from neo4j import AsyncTransaction
 from neo4j.exceptions import (
     ClientError,
     DriverError,
@@ -56,8 +54,8 @@ from neo4j.exceptions import (
 )
 
 from core.errors import QueryRejected, Unavailable
-from graph import serialize
-from graph.db import UNREACHABLE, Graph, map_neo4j_error
+from graph.db import UNREACHABLE, Graph, Probe, map_neo4j_error
+from graph.queries import Query, analyst_query
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_ROW_CAP = 1000
@@ -94,19 +92,7 @@ _ADMIN_RE = re.compile(
 )
 _SECRET_RE = re.compile(r"password_hash", re.I)
 
-_SHOW_DBMS_PROCEDURES: LiteralString = (
-    "SHOW PROCEDURES YIELD name, mode WHERE mode = 'DBMS' RETURN collect(name) AS names"
-)
 _dbms_procedures: dict[str, frozenset[str]] = {}
-
-
-def analyst_text(text: str) -> LiteralString:
-    """The one place analyst text becomes query text.
-
-    Cast: analyst text is the product here; the read-only transaction is the guard.
-    (mypy treats LiteralString as str and calls the cast redundant; pyright does not.)
-    """
-    return cast(LiteralString, text)  # type: ignore[redundant-cast, unused-ignore]
 
 
 @dataclass(frozen=True)
@@ -178,22 +164,22 @@ def _operators(plan: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     return out
 
 
-async def _dbms_procedure_names(tx: AsyncTransaction, database: str) -> frozenset[str]:
+async def _dbms_procedure_names(probe: Probe, database: str) -> frozenset[str]:
     names = _dbms_procedures.get(database)
     if names is None:
-        record = await (await tx.run(_SHOW_DBMS_PROCEDURES)).single()
+        record = await probe.one("system.dbms_procedures")
         names = frozenset(record["names"] if record else ())
         _dbms_procedures[database] = names
     return names
 
 
 async def _check_plan(
-    tx: AsyncTransaction, text: str, params: Mapping[str, Any], database: str
+    probe: Probe, text: str, params: Mapping[str, Any], database: str
 ) -> list[str]:
     """EXPLAIN `text` (never executes it), refuse what a read transaction allows but we
     don't, and return the server's warnings (unknown labels, cartesian products...)."""
     explain, _ = explain_text(text)
-    summary = await (await tx.run(analyst_text(explain), dict(params))).consume()
+    summary = await probe.summary(analyst_query(explain, "explain"), params)
     notes = [
         s.status_description
         for s in summary.gql_status_objects
@@ -216,7 +202,7 @@ async def _check_plan(
             if name in ALLOWED_DBMS_PROCEDURES:
                 continue
             if name.startswith(DENIED_PROCEDURE_PREFIXES) or name in await _dbms_procedure_names(
-                tx, database
+                probe, database
             ):
                 raise QueryRejected(
                     f"procedure {name} acts on the server, not the graph; it is not "
@@ -254,52 +240,38 @@ def rejected(exc: Exception, timeout: float) -> Exception:
 
 async def run_read(
     graph: Graph,
-    text: LiteralString,
+    query: Query | str,
     params: Mapping[str, Any],
     *,
     timeout: float,
     row_cap: int,
     check: bool,
 ) -> AdhocResult:
-    """Run one query in a rolled-back READ transaction on `graph.database`.
+    """Run one query through the executor's analyst read (`Graph.capped_read`: rolled
+    back, READ, server timeout, row cap) on `graph.database`.
 
     `check=True` adds the EXPLAIN plan check (ad-hoc text); catalog queries skip it.
+    Text (not a catalog `Query`) is analyst text.
     """
+    query = analyst_query(query) if isinstance(query, str) else query
     if timeout <= 0:
         raise QueryRejected("timeout must be positive", {"reason": "timeout"})
     if row_cap < 0:
         raise QueryRejected("row_cap must not be negative", {"reason": "row_cap"})
     started = time.perf_counter()
 
-    async def work() -> tuple[list[str], list[dict[str, Any]], bool, list[str]]:
-        async with graph.driver.session(
-            database=graph.database,
-            default_access_mode=neo4j.READ_ACCESS,
-            fetch_size=max(1, min(row_cap + 1, 1000)),
-            # The service turns notifications off driver-wide; analysts want them back.
-            notifications_min_severity="INFORMATION",
-        ) as session:
-            tx = await session.begin_transaction(
-                timeout=timeout, metadata={"app": "socialgraph", "kind": "analyst"}
-            )
-            try:
-                notes = await _check_plan(tx, text, params, graph.database) if check else []
-                result = await tx.run(text, dict(params))
-                columns = list(result.keys())
-                records = await result.fetch(row_cap + 1)
-                rows = [serialize.record(columns, r.values()) for r in records[:row_cap]]
-                return columns, rows, len(records) > row_cap, notes
-            finally:
-                # Never commit: a read transaction has nothing to keep, and rolling back
-                # is the last word should anything have slipped through.
-                try:
-                    await tx.close()
-                except (Neo4jError, DriverError, OSError):
-                    pass
+    async def plan_check(probe: Probe, text: str = query.text) -> list[str]:
+        return await _check_plan(probe, text, params, graph.database)
 
     try:
         async with asyncio.timeout(timeout + _BACKSTOP_GRACE):
-            columns, rows, truncated, notes = await work()
+            got = await graph.capped_read(
+                query,
+                params,
+                timeout=timeout,
+                row_cap=row_cap,
+                check=plan_check if check else None,
+            )
     except TimeoutError as exc:
         raise QueryRejected(
             f"the query exceeded its {timeout:g} s timeout and the server did not stop it; "
@@ -309,7 +281,7 @@ async def run_read(
     except (Neo4jError, DriverError, OSError, TypeError, ValueError) as exc:
         raise rejected(exc, timeout) from exc
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
-    return AdhocResult(columns, rows, truncated, elapsed_ms, notes)
+    return AdhocResult(got.columns, got.rows, got.truncated, elapsed_ms, got.notes)
 
 
 async def run_adhoc(
@@ -328,5 +300,5 @@ async def run_adhoc(
     """
     precheck(text)
     return await run_read(
-        graph, analyst_text(text), params or {}, timeout=timeout, row_cap=row_cap, check=True
+        graph, analyst_query(text), params or {}, timeout=timeout, row_cap=row_cap, check=True
     )

@@ -29,12 +29,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from neo4j import Driver, ManagedTransaction, unit_of_work
+from neo4j import Driver
 
 from core.errors import Invalid, NotFound
-from graph import serialize
 from graph.adhoc import DEFAULT_ROW_CAP, AdhocResult, run_read
-from graph.db import Graph
+from graph.db import Graph, SyncGraph
 from graph.queries import Query, QueryParamError, catalog
 
 AREA = "analytics"
@@ -155,7 +154,7 @@ async def run_named(
     """
     query = get_query(name)
     bound = bind(query, params or {})
-    return await run_read(graph, query.text, bound, timeout=timeout, row_cap=row_cap, check=False)
+    return await run_read(graph, query, bound, timeout=timeout, row_cap=row_cap, check=False)
 
 
 def fetch_rows(
@@ -173,12 +172,4 @@ def fetch_rows(
     """
     query = get_query(name)
     bound = bind(query, params or {})
-
-    @unit_of_work(timeout=timeout)
-    def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
-        result = tx.run(query.text, bound)
-        keys = list(result.keys())
-        return [serialize.record(keys, r.values()) for r in result]
-
-    with driver.session(database=database) as session:
-        return session.execute_read(work)
+    return SyncGraph(driver, database).json_rows(query, bound, timeout)

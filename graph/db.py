@@ -1,21 +1,42 @@
-"""Driver lifecycle and the one way the code runs a catalog query.
+"""Driver lifecycle and the one way the code runs a query: the executor.
 
-The async driver is opened once (API lifespan, CLI command) and closed after it.
-`Graph` runs named queries from the catalog: reads in READ-routed managed
-transactions, writes in WRITE ones, each with a server-side timeout. Transaction
-functions may be retried by the driver, so the write queries are idempotent
-(MERGE, guards), and results are consumed inside the transaction.
+The driver is opened once (API lifespan, CLI command) and closed after it. The
+executor has two faces over the same catalog `Query` objects (graph/queries.py):
+
+* `Graph` / `Tx` (async): the API, the analyst tools and the async CLI commands.
+  Driver errors become domain errors (`core.errors`), which the API maps to HTTP.
+* `SyncGraph` / `SyncTx` (sync): batch jobs and notebooks: seeds, exports, the
+  notebook helper, the evaluation, the benchmark. Driver errors pass through
+  unchanged, so an operator sees Neo4j's own message.
+
+Both offer `read`, `write`, `page`, `*_tx` for several statements in one transaction,
+`write_batches` for bulk loads and `auto_commit` for what cannot run in a managed
+transaction (schema commands, `CALL ... IN TRANSACTIONS`). `Graph.capped_read` is the
+analysts' rolled-back, row-capped read. Reads run in READ-routed managed transactions,
+writes in WRITE ones, each with a server-side timeout. Transaction functions may be
+retried by the driver, so the write queries are idempotent (MERGE, guards), and
+results are consumed inside the transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import neo4j
 import neo4j.time
-from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction, Driver, GraphDatabase
+from neo4j import (
+    AsyncDriver,
+    AsyncGraphDatabase,
+    AsyncManagedTransaction,
+    AsyncTransaction,
+    Driver,
+    GraphDatabase,
+    ManagedTransaction,
+    ResultSummary,
+)
 from neo4j.exceptions import (
     AuthError,
     ClientError,
@@ -136,6 +157,30 @@ def native(value: Any) -> Any:
     return value
 
 
+def _query(query: Query | str) -> Query:
+    """A catalog query by name (`area.name`) or as given; counted per name."""
+    qq = q(query) if isinstance(query, str) else query
+    QUERIES.labels(qq.qualified_name).inc()
+    return qq
+
+
+def _page_items(row: Row | None, instants: tuple[str, ...]) -> list[Row]:
+    items: list[Row] = row["items"] if row else []
+    for path in instants:
+        *parents, leaf = path.split(".")
+        for item in items:
+            holder = item
+            for key in parents:
+                holder = holder[key]
+            ms, ns = holder[leaf]
+            holder[leaf] = None if ms is None else serialize.utc_datetime(ms, ns)
+    return items
+
+
+def _count(row: Row | None, key: str = "n") -> int:
+    return int(row[key]) if row and row.get(key) is not None else 0
+
+
 class Tx:
     """A transaction handle that only runs catalog queries."""
 
@@ -144,14 +189,20 @@ class Tx:
         self._timeout = timeout
 
     async def run(self, query: Query | str, **params: Any) -> list[Row]:
-        qq = q(query) if isinstance(query, str) else query
-        QUERIES.labels(qq.qualified_name).inc()
+        qq = _query(query)
         result = await self._tx.run(qq.text, qq.bind(params))
         return [native(r) for r in await result.data()]
 
     async def one(self, query: Query | str, **params: Any) -> Row | None:
         rows = await self.run(query, **params)
         return rows[0] if rows else None
+
+    async def json_rows(self, query: Query | str, **params: Any) -> list[Row]:
+        """Rows as JSON-safe dicts (`graph.serialize.record`: nodes, paths, temporals)."""
+        qq = _query(query)
+        result = await self._tx.run(qq.text, qq.bind(params))
+        keys = list(result.keys())
+        return [serialize.record(keys, r.values()) async for r in result]
 
     async def page(
         self, query: Query | str, *, instants: tuple[str, ...] = (), **params: Any
@@ -163,17 +214,34 @@ class Tx:
         Why the shape: the Python driver costs about 40-150 us per record and about 100 us
         per `DateTime` it hydrates, so a 101-row page as rows with `DateTime` values cost
         ~16 ms more client CPU than as one record of integers (docs/benchmarks.md)."""
-        row = await self.one(query, **params)
-        items: list[Row] = row["items"] if row else []
-        for path in instants:
-            *parents, leaf = path.split(".")
-            for item in items:
-                holder = item
-                for key in parents:
-                    holder = holder[key]
-                ms, ns = holder[leaf]
-                holder[leaf] = None if ms is None else serialize.utc_datetime(ms, ns)
-        return items
+        return _page_items(await self.one(query, **params), instants)
+
+
+@dataclass(frozen=True)
+class CappedRows:
+    """What `Graph.capped_read` returns: JSON-safe rows, at most the cap."""
+
+    columns: list[str]
+    rows: list[Row]
+    truncated: bool
+    notes: list[str] = field(default_factory=list)
+
+
+class Probe:
+    """What a `capped_read` check may do inside the read transaction, before the query."""
+
+    def __init__(self, tx: AsyncTransaction) -> None:
+        self._tx = tx
+
+    async def summary(self, query: Query, params: Mapping[str, Any]) -> ResultSummary:
+        """Run `query` (an EXPLAIN, say) and return its summary, discarding rows."""
+        qq = _query(query)
+        return await (await self._tx.run(qq.text, qq.bind(params))).consume()
+
+    async def one(self, query: Query | str, **params: Any) -> Row | None:
+        qq = _query(query)
+        record = await (await self._tx.run(qq.text, qq.bind(params))).single()
+        return dict(record) if record else None
 
 
 class Graph:
@@ -216,18 +284,18 @@ class Graph:
         except TimeoutError as exc:
             raise Unavailable("the graph database took too long to answer; retry shortly") from exc
 
-    async def read(self, query: str, **params: Any) -> list[Row]:
+    async def read(self, query: Query | str, **params: Any) -> list[Row]:
         async def fn(tx: Tx) -> list[Row]:
             return await tx.run(query, **params)
 
         return await self.read_tx(fn)
 
-    async def read_one(self, query: str, **params: Any) -> Row | None:
+    async def read_one(self, query: Query | str, **params: Any) -> Row | None:
         rows = await self.read(query, **params)
         return rows[0] if rows else None
 
     async def read_page(
-        self, query: str, *, instants: tuple[str, ...] = (), **params: Any
+        self, query: Query | str, *, instants: tuple[str, ...] = (), **params: Any
     ) -> list[Row]:
         """`Tx.page` in its own read transaction."""
 
@@ -236,15 +304,188 @@ class Graph:
 
         return await self.read_tx(fn)
 
-    async def write(self, query: str, **params: Any) -> list[Row]:
+    async def write(self, query: Query | str, **params: Any) -> list[Row]:
         async def fn(tx: Tx) -> list[Row]:
             return await tx.run(query, **params)
 
         return await self.write_tx(fn)
 
-    async def write_one(self, query: str, **params: Any) -> Row | None:
+    async def write_one(self, query: Query | str, **params: Any) -> Row | None:
         rows = await self.write(query, **params)
         return rows[0] if rows else None
 
     async def ping(self) -> None:
         await self.read("system.ping")
+
+    async def auto_commit(self, query: Query | str, **params: Any) -> None:
+        """One statement in its own auto-commit transaction (schema commands, `CALL ... IN
+        TRANSACTIONS`): no retry, no managed transaction around it. Errors pass through."""
+        qq = _query(query)
+        async with self.driver.session(database=self.database) as s:
+            await (await s.run(qq.text, qq.bind(params))).consume()
+
+    async def write_batches(self, query: Query | str, batches: Iterable[Mapping[str, Any]]) -> int:
+        """Each parameter set in its own write transaction, one session; the sum of `n`."""
+        total = 0
+        for params in batches:
+            total += _count(await self.write_one(query, **params))
+        return total
+
+    async def capped_read(
+        self,
+        query: Query,
+        params: Mapping[str, Any],
+        *,
+        timeout: float,
+        row_cap: int,
+        check: Callable[[Probe], Awaitable[list[str]]] | None = None,
+    ) -> CappedRows:
+        """The analysts' read: an explicit READ transaction with a server timeout (no
+        driver retries of an expensive query), `check` run first inside it (a plan check),
+        at most `row_cap + 1` records pulled, JSON-safe rows, always rolled back.
+        Notifications are on here (the service turns them off driver-wide). Driver errors
+        pass through: the analyst path words them itself (graph/adhoc.py)."""
+        bound = query.bind(params)
+        QUERIES.labels(query.qualified_name).inc()
+        async with self.driver.session(
+            database=self.database,
+            default_access_mode=neo4j.READ_ACCESS,
+            fetch_size=max(1, min(row_cap + 1, 1000)),
+            notifications_min_severity="INFORMATION",
+        ) as session:
+            tx = await session.begin_transaction(
+                timeout=timeout, metadata={"app": "socialgraph", "kind": "analyst"}
+            )
+            try:
+                notes = await check(Probe(tx)) if check else []
+                result = await tx.run(query.text, bound)
+                columns = list(result.keys())
+                records = await result.fetch(row_cap + 1)
+                rows = [serialize.record(columns, r.values()) for r in records[:row_cap]]
+                return CappedRows(columns, rows, len(records) > row_cap, notes)
+            finally:
+                # Never commit: a read transaction has nothing to keep, and rolling back
+                # is the last word should anything have slipped through.
+                try:
+                    await tx.close()
+                except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, OSError):
+                    pass
+
+
+# ------------------------------------------------------------------ the sync face
+
+
+class SyncTx:
+    """`Tx` for the sync driver."""
+
+    def __init__(self, tx: ManagedTransaction) -> None:
+        self._tx = tx
+
+    def run(self, query: Query | str, **params: Any) -> list[Row]:
+        qq = _query(query)
+        return [native(r) for r in self._tx.run(qq.text, qq.bind(params)).data()]
+
+    def one(self, query: Query | str, **params: Any) -> Row | None:
+        rows = self.run(query, **params)
+        return rows[0] if rows else None
+
+    def raw_one(self, query: Query | str, **params: Any) -> Row | None:
+        """The first record as the driver gives it (no temporal conversion): for pages
+        of plain values where a walk over a million of them would cost seconds."""
+        qq = _query(query)
+        record = self._tx.run(qq.text, qq.bind(params)).single()
+        return dict(record) if record else None
+
+    def json_rows(self, query: Query | str, **params: Any) -> list[Row]:
+        qq = _query(query)
+        result = self._tx.run(qq.text, qq.bind(params))
+        keys = list(result.keys())
+        return [serialize.record(keys, r.values()) for r in result]
+
+    def page(
+        self, query: Query | str, *, instants: tuple[str, ...] = (), **params: Any
+    ) -> list[Row]:
+        return _page_items(self.one(query, **params), instants)
+
+
+class SyncGraph:
+    """The executor's sync face: batch jobs and notebooks (seeds, exports, evaluation,
+    bench). One object per (driver, database); it holds no connection itself."""
+
+    def __init__(
+        self, driver: Driver, database: str = "neo4j", timeout: float | None = None
+    ) -> None:
+        self.driver = driver
+        self.database = database
+        self.timeout = timeout  # None: the server's own transaction timeout
+
+    def read_tx(self, fn: Callable[[SyncTx], T], timeout: float | None = None) -> T:
+        return self._tx(neo4j.READ_ACCESS, fn, timeout)
+
+    def write_tx(self, fn: Callable[[SyncTx], T], timeout: float | None = None) -> T:
+        return self._tx(neo4j.WRITE_ACCESS, fn, timeout)
+
+    def _tx(self, mode: str, fn: Callable[[SyncTx], T], timeout: float | None) -> T:
+        @neo4j.unit_of_work(timeout=timeout or self.timeout)
+        def work(tx: ManagedTransaction) -> T:
+            return fn(SyncTx(tx))
+
+        with self.driver.session(database=self.database, default_access_mode=mode) as s:
+            if mode == neo4j.READ_ACCESS:
+                return s.execute_read(work)
+            return s.execute_write(work)
+
+    def read(self, query: Query | str, **params: Any) -> list[Row]:
+        return self.read_tx(lambda tx: tx.run(query, **params))
+
+    def read_one(self, query: Query | str, **params: Any) -> Row | None:
+        rows = self.read(query, **params)
+        return rows[0] if rows else None
+
+    def read_page(
+        self, query: Query | str, *, instants: tuple[str, ...] = (), **params: Any
+    ) -> list[Row]:
+        return self.read_tx(lambda tx: tx.page(query, instants=instants, **params))
+
+    def json_rows(
+        self, query: Query | str, params: Mapping[str, Any], timeout: float | None = None
+    ) -> list[Row]:
+        """All rows as JSON-safe dicts (`graph.serialize.record`), one read transaction."""
+        return self.read_tx(lambda tx: tx.json_rows(query, **params), timeout)
+
+    def write(self, query: Query | str, **params: Any) -> list[Row]:
+        return self.write_tx(lambda tx: tx.run(query, **params))
+
+    def write_one(self, query: Query | str, **params: Any) -> Row | None:
+        rows = self.write(query, **params)
+        return rows[0] if rows else None
+
+    def auto_commit(self, query: Query | str, **params: Any) -> None:
+        """As `Graph.auto_commit`."""
+        qq = _query(query)
+        with self.driver.session(database=self.database) as s:
+            s.run(qq.text, qq.bind(params)).consume()
+
+    def write_batches(
+        self,
+        query: Query | str,
+        batches: Iterable[Mapping[str, Any]],
+        on_batch: Callable[[Mapping[str, Any]], None] | None = None,
+    ) -> int:
+        """Each parameter set in its own managed write transaction, all in one session
+        (one pooled connection); returns the sum of the `n` each reports. `on_batch` runs
+        after each commit (a progress bar). Bulk loads: `UNWIND $rows` queries."""
+        qq = q(query) if isinstance(query, str) else query
+        total = 0
+
+        def work(tx: ManagedTransaction, params: Mapping[str, Any]) -> int:
+            QUERIES.labels(qq.qualified_name).inc()
+            record = tx.run(qq.text, qq.bind(params)).single()
+            return int(record["n"]) if record and record.get("n") is not None else 0
+
+        with self.driver.session(database=self.database) as s:
+            for params in batches:
+                total += s.execute_write(work, params)
+                if on_batch is not None:
+                    on_batch(params)
+        return total

@@ -40,14 +40,14 @@ from typing import Any, Literal, TextIO, TypeVar
 from xml.sax.saxutils import escape, quoteattr
 
 import networkx as nx
-from neo4j import Driver, ManagedTransaction, unit_of_work
+from neo4j import Driver
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from core.errors import NotFound
 from graph import serialize
 from graph.analytics import ego_query_name
-from graph.queries import q
+from graph.db import SyncGraph
 
 ExportFormat = Literal["graphml", "edgelist", "json"]
 FORMATS: tuple[ExportFormat, ...] = ("graphml", "edgelist", "json")
@@ -71,17 +71,7 @@ class ExportStats:
 
 
 def _read(driver: Driver, database: str, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    query = q(name)
-    bound = query.bind(params)
-
-    @unit_of_work(timeout=PAGE_TIMEOUT)
-    def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
-        result = tx.run(query.text, bound)
-        keys = list(result.keys())
-        return [serialize.record(keys, r.values()) for r in result]
-
-    with driver.session(database=database) as session:
-        return session.execute_read(work)
+    return SyncGraph(driver, database).json_rows(name, params, PAGE_TIMEOUT)
 
 
 def _read_packed(
@@ -89,16 +79,13 @@ def _read_packed(
 ) -> list[list[Any]]:
     """A page whose query returns one record with a `rows` list of plain values (strings,
     numbers, lists of them), so no `serialize` walk is needed over a million values."""
-    query = q(name)
-    bound = query.bind(params)
-
-    @unit_of_work(timeout=PAGE_TIMEOUT)
-    def work(tx: ManagedTransaction) -> list[list[Any]]:
-        rows: list[list[Any]] = tx.run(query.text, bound).single(strict=True)["rows"]
-        return rows
-
-    with driver.session(database=database) as session:
-        return session.execute_read(work)
+    row = SyncGraph(driver, database).read_tx(
+        lambda tx: tx.raw_one(name, **params), timeout=PAGE_TIMEOUT
+    )
+    if row is None:
+        raise LookupError(f"{name}: the page query returned no record")
+    rows: list[list[Any]] = row["rows"]
+    return rows
 
 
 def counts(driver: Driver, database: str = "neo4j") -> tuple[int, int]:

@@ -11,8 +11,8 @@ Each file starts with a header of `// key: value` lines:
 The loader checks the declared parameters against the `$names` used in the body,
 so a typo fails at load time, naming the file; `Query.bind` refuses missing and
 unknown parameters at call time. This module is the only place where query text is
-cast to `LiteralString`: the text comes from files in the repository, never from
-a request.
+cast to `LiteralString`: catalog text comes from files shipped in the package, and
+analysts' ad-hoc text (`analyst_query`) only ever runs in a read transaction.
 """
 
 from __future__ import annotations
@@ -55,12 +55,17 @@ class Query:
     mode: str
     description: str = ""
     optional: frozenset[str] = field(default_factory=frozenset)
+    # Analyst text (`analyst_query`): its parameters are the analyst's to get right, and
+    # Neo4j names a missing one; `bind` passes them through unchecked.
+    open_params: bool = False
 
     @property
     def qualified_name(self) -> str:
         return f"{self.area}.{self.name}"
 
     def bind(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        if self.open_params:
+            return dict(params)
         given = set(params)
         missing = self.params - given
         extra = given - self.params
@@ -76,6 +81,25 @@ class Query:
                 + f" (declared: {sorted(self.params)})"
             )
         return dict(params)
+
+
+def analyst_query(text: str, name: str = "adhoc") -> Query:
+    """Analyst text as a query (graph/adhoc.py checks it first; read transactions only).
+
+    Cast: analyst text is the product of the analyst role; the read-only transaction is
+    the guard, not the type. (mypy treats LiteralString as str and calls the cast
+    redundant; pyright does not.)
+    """
+    return Query(
+        name=name,
+        area="analyst",
+        path=Path("<analyst>"),
+        text=cast(LiteralString, text),  # type: ignore[redundant-cast, unused-ignore]
+        params=frozenset(),
+        returns="columns of the analyst's choosing",
+        mode="read",
+        open_params=True,
+    )
 
 
 def parse_query_file(path: Path, area: str) -> Query:

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from neo4j import AsyncDriver
 
+from graph.db import Graph
 from graph.queries import catalog
+
+INDEX_WAIT_SECONDS = 120
 
 
 async def migrate(driver: AsyncDriver, database: str) -> list[str]:
+    graph = Graph(driver, database)
     applied: list[str] = []
-    async with driver.session(database=database) as session:
-        for query in sorted(catalog().area("schema"), key=lambda x: x.name):
-            # Schema commands run in their own auto-commit transaction each.
-            await (await session.run(query.text)).consume()
-            applied.append(query.name)
-        await (await session.run("CALL db.awaitIndexes(120)")).consume()
+    for query in sorted(catalog().area("schema"), key=lambda x: x.name):
+        # Schema commands run in their own auto-commit transaction each.
+        await graph.auto_commit(query)
+        applied.append(query.name)
+    await graph.auto_commit("system.await_indexes", seconds=INDEX_WAIT_SECONDS)
     return applied

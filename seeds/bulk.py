@@ -1,21 +1,23 @@
 """Batched row writers shared by every seed and by test fixtures.
 
 Each writer sends rows in chunks through one catalog query (`queries/seed/`), each
-chunk in its own managed write transaction (retried by the driver, so the queries
-are idempotent MERGEs). Rows must be unique per batch key (the seeds dedupe them).
+chunk in its own managed write transaction (`graph.db.SyncGraph.write_batches`;
+retried by the driver, so the queries are idempotent MERGEs). Rows must be unique per
+batch key (the seeds dedupe them).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from typing import Any
 
-from neo4j import Driver, ManagedTransaction
+from neo4j import Driver
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from graph.db import SyncGraph
 from graph.queries import q
 
 DEFAULT_BATCH = 5_000
@@ -53,19 +55,15 @@ def write_rows(
     query = q(query_name)
     if total is None and isinstance(rows, Sequence):
         total = len(rows)
-    written = 0
     task = bar.add_task(label or query.name, total=total) if bar else None
 
-    def work(tx: ManagedTransaction, batch: list[dict[str, Any]]) -> int:
-        record = tx.run(query.text, query.bind({"rows": batch})).single()
-        return int(record["n"]) if record else 0
+    def advance(params: Mapping[str, Any]) -> None:
+        if bar is not None and task is not None:
+            bar.advance(task, len(params["rows"]))
 
-    with driver.session(database=database) as session:
-        for batch in chunks(rows, batch_size):
-            written += session.execute_write(work, batch)
-            if bar is not None and task is not None:
-                bar.advance(task, len(batch))
-    return written
+    return SyncGraph(driver, database).write_batches(
+        query, ({"rows": batch} for batch in chunks(rows, batch_size)), advance
+    )
 
 
 def users(driver: Driver, rows: Sequence[dict[str, Any]], **kw: Any) -> int:
@@ -90,8 +88,7 @@ def comments(driver: Driver, rows: Sequence[dict[str, Any]], **kw: Any) -> int:
 
 def reset(driver: Driver, database: str = "neo4j") -> None:
     """Delete everything (auto-commit: CALL IN TRANSACTIONS needs it)."""
-    with driver.session(database=database) as session:
-        session.run(q("system.delete_all").text).consume()
+    SyncGraph(driver, database).auto_commit("system.delete_all")
 
 
 # ---------------------------------------------------------------- packed batches
@@ -139,23 +136,24 @@ def write_packed(
     task = bar.add_task(label or query.name, total=len(rows)) if bar else None
     starts = iter(range(0, len(rows), batch_size))
     lock = threading.Lock()
+    graph = SyncGraph(driver, database)
 
-    def work(tx: ManagedTransaction, packed: str) -> int:
-        record = tx.run(query.text, query.bind({"packed": packed})).single()
-        return int(record["n"]) if record else 0
+    def batches() -> Iterator[dict[str, Any]]:
+        """The next unclaimed batch, shared by every writer thread."""
+        while True:
+            with lock:
+                start = next(starts, None)
+            if start is None:
+                return
+            batch = rows[start : start + batch_size]
+            yield {"packed": pack(batch)}
 
-    def drain() -> int:
-        written = 0
-        with driver.session(database=database) as session:
-            while True:
-                with lock:
-                    start = next(starts, None)
-                if start is None:
-                    return written
-                batch = rows[start : start + batch_size]
-                written += session.execute_write(work, pack(batch))
-                if bar is not None and task is not None:
-                    bar.advance(task, len(batch))
+    def advance(params: Mapping[str, Any]) -> None:
+        if bar is not None and task is not None:
+            bar.advance(task, params["packed"].count(RECORD_SEP) + 1)
+
+    def drain() -> int:  # one session per writer
+        return graph.write_batches(query, batches(), advance)
 
     if writers <= 1:
         return drain()

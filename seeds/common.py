@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from neo4j import Driver, ManagedTransaction
+from neo4j import Driver
 from rich.table import Table
 
-from graph.queries import Query, catalog, q
+from graph.db import SyncGraph
+from graph.queries import catalog
 from seeds import bulk
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -28,10 +29,10 @@ COUNT_KEYS = ("users", "friendships", "pending_requests", "posts", "likes", "com
 def ensure_schema(driver: Driver, database: str = "neo4j") -> None:
     """Constraints and indexes from queries/schema (idempotent, as `socialgraph db migrate`).
     Seeds need them: every MATCH/MERGE by id is an index seek, not a label scan."""
-    with driver.session(database=database) as session:
-        for query in sorted(catalog().area("schema"), key=lambda x: x.name):
-            session.run(query.text).consume()
-        session.run("CALL db.awaitIndexes(300)").consume()
+    graph = SyncGraph(driver, database)
+    for query in sorted(catalog().area("schema"), key=lambda x: x.name):
+        graph.auto_commit(query)
+    graph.auto_commit("system.await_indexes", seconds=300)
 
 
 def reset_graph(driver: Driver, database: str = "neo4j", batch: int = 20_000) -> int:
@@ -40,26 +41,24 @@ def reset_graph(driver: Driver, database: str = "neo4j", batch: int = 20_000) ->
     of transaction memory around the hubs of a million-edge graph on a 512 MB-1 GB heap;
     one CALL IN TRANSACTIONS over it can outlast the server's 60 s transaction timeout.)
     Returns the number of nodes and relationships deleted."""
+    graph = SyncGraph(driver, database)
     deleted = 0
-    with driver.session(database=database) as session:
-        for name in ("seed.delete_relationships_batch", "seed.delete_nodes_batch"):
-            query = q(name)
-
-            def work(tx: ManagedTransaction, query: Query = query) -> int:
-                record = tx.run(query.text, query.bind({"limit": batch})).single()
-                return int(record["n"]) if record else 0
-
-            while n := session.execute_write(work):
-                deleted += n
+    for name in ("seed.delete_relationships_batch", "seed.delete_nodes_batch"):
+        while n := count(graph.write_one(name, limit=batch)):
+            deleted += n
     return deleted
+
+
+def count(row: dict[str, Any] | None) -> int:
+    """The `n` a write query reports (0 when it returned no row)."""
+    return int(row["n"]) if row else 0
 
 
 def refresh_plans(driver: Driver, database: str = "neo4j") -> None:
     """Resample indexes and drop cached plans between seed steps that change the graph's
     shape: with the sample an index had while empty, the planner may scan a whole index
     per row instead of seeking (`queries/seed/prepare_for_replanning.cypher`)."""
-    with driver.session(database=database) as session:
-        session.run(q("seed.prepare_for_replanning").text).consume()
+    SyncGraph(driver, database).auto_commit("seed.prepare_for_replanning")
 
 
 def begin_seed(report: SeedReport, driver: Driver, database: str, reset: bool) -> None:
@@ -92,15 +91,14 @@ def end_seed(report: SeedReport, driver: Driver, database: str) -> None:
 
 
 def graph_counts(driver: Driver, database: str = "neo4j") -> dict[str, int]:
-    records, _, _ = driver.execute_query(
-        q("seed.graph_counts").text, database_=database, routing_="r"
-    )
-    return {k: int(records[0][k]) for k in COUNT_KEYS}
+    row = SyncGraph(driver, database).read_one("seed.graph_counts")
+    assert row is not None  # an aggregation always returns one row
+    return {k: int(row[k]) for k in COUNT_KEYS}
 
 
 def is_empty(driver: Driver, database: str = "neo4j") -> bool:
-    records, _, _ = driver.execute_query(q("seed.any_node").text, database_=database, routing_="r")
-    return not records[0]["any"]
+    row = SyncGraph(driver, database).read_one("seed.any_node")
+    return not (row and row["any"])
 
 
 @dataclass

@@ -23,7 +23,7 @@ from typing import Any
 from neo4j import Driver
 
 from core.config import default_data_dir
-from graph.queries import q
+from graph.db import SyncGraph
 from seeds import bulk
 from seeds.common import (
     SeedReport,
@@ -219,11 +219,7 @@ def user_by_source_id(
     driver: Driver, source: str, source_id: str | int, database: str = "neo4j"
 ) -> dict[str, Any] | None:
     """The user a data set's node became, or None (`queries/users/by_source_id.cypher`)."""
-    query = q("users.by_source_id")
-    records, _, _ = driver.execute_query(
-        query.text,
-        query.bind({"source": source, "source_id": str(source_id)}),
-        database_=database,
-        routing_="r",
+    row = SyncGraph(driver, database).read_tx(
+        lambda tx: tx.raw_one("users.by_source_id", source=source, source_id=str(source_id))
     )
-    return dict(records[0]["user"]) if records else None
+    return dict(row["user"]) if row else None
