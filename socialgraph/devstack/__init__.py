@@ -1,0 +1,58 @@
+"""The local stack: a real Neo4j 5.26 Community server and a real Redis server.
+
+There is no Docker engine on our machines, so the project runs the servers itself:
+Neo4j from its jars on Maven Central (`neo4j_server`), Redis from Debian's
+`redis-server` (`redis_server`), both through the process handling in `process`
+(pid files, spawning, waiting, stopping). This module is the stack as a whole:
+`up`, `down`, `status` and `reset`, and the names callers use.
+
+Everything lives under `Settings.state_dir` (data, logs, pid files, generated
+configs); ports come from `NEO4J_URI` and `REDIS_URL`, so a second stack (the test
+stack) is just another state dir and another pair of ports.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+from core.config import Settings
+from socialgraph.devstack.neo4j_server import JVM_FLAGS, NEO4J_ADMIN_MAIN, NEO4J_MAIN, Neo4jServer
+from socialgraph.devstack.process import ServiceStatus, StackError, port_open, port_owner
+from socialgraph.devstack.redis_server import RedisServer
+
+__all__ = [
+    "JVM_FLAGS",
+    "NEO4J_ADMIN_MAIN",
+    "NEO4J_MAIN",
+    "Neo4jServer",
+    "RedisServer",
+    "ServiceStatus",
+    "StackError",
+    "down",
+    "port_open",
+    "port_owner",
+    "reset",
+    "status",
+    "up",
+]
+
+
+def up(settings: Settings) -> list[str]:
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    return [RedisServer(settings).start(), Neo4jServer(settings).start()]
+
+
+def down(settings: Settings) -> list[str]:
+    return [Neo4jServer(settings).stop(), RedisServer(settings).stop()]
+
+
+def status(settings: Settings) -> list[ServiceStatus]:
+    return [Neo4jServer(settings).status(), RedisServer(settings).status()]
+
+
+def reset(settings: Settings) -> list[str]:
+    msgs = down(settings)
+    if settings.state_dir.exists():
+        shutil.rmtree(settings.state_dir)
+        msgs.append(f"Removed {settings.state_dir}")
+    return msgs
