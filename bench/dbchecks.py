@@ -59,7 +59,7 @@ def profile_suggestions(bench: Bench, driver: Driver, db: str, users: list[User]
         params = {"user_id": u.id, "hub_degree": HUB_DEGREE, **SUGGESTION_PARAMS}
         p = profile.profile(driver, db, "recommend.adamic_adar", params)
         work = fixtures.read(
-            driver, db, fixtures.WORK_ESTIMATE, user_id=u.id, hub_degree=HUB_DEGREE
+            driver, db, "bench.work_estimate", user_id=u.id, hub_degree=HUB_DEGREE
         )[0]
         profiles.append({**p, "work": work})
     bench.out["profile"] = prof = summarize_profiles(profiles)
@@ -148,15 +148,19 @@ def networkx_baseline(bench: Bench, driver: Driver, db: str, cold: list[str]) ->
 def cypher_suggestions(
     driver: Driver, db: str, users: list[str]
 ) -> dict[str, list[tuple[str, float]]]:
+    from graph.db import SyncGraph
     from graph.queries import q
     from graph.recommend import HUB_DEGREE
 
     query = q("recommend.adamic_adar")
     out = {}
     for u in users:
-        params = {"user_id": u, "hub_degree": HUB_DEGREE, **SUGGESTION_PARAMS, "limit": 20}
-        records, _, _ = driver.execute_query(
-            query.text, query.bind(params), database_=db, routing_="r"
-        )
-        out[u] = [(r["user"]["id"], float(r["score"])) for r in records[0]["items"]]
+        params: dict[str, Any] = {
+            "user_id": u,
+            "hub_degree": HUB_DEGREE,
+            **SUGGESTION_PARAMS,
+            "limit": 20,
+        }
+        items = SyncGraph(driver, db).read_page(query, **params)
+        out[u] = [(r["user"]["id"], float(r["score"])) for r in items]
     return out

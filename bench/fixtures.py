@@ -1,5 +1,5 @@
-"""What the benchmark prepares in the graph and Redis before measuring, and the Cypher
-it needs for that. Every statement takes its values as parameters; all of them are
+"""What the benchmark prepares in the graph and Redis before measuring. Its statements
+live in `queries/bench/` and run through the executor's sync face; all of them are
 idempotent (SET on existing users), so a reused graph can be prepared again.
 
 Only the benchmark's own stack is touched: `check_bench_stack` refuses the dev and test
@@ -12,49 +12,16 @@ import random
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any, LiteralString
+from typing import Any
 
 from neo4j import Driver
 
 from api import security
 from core.config import Settings
-from graph.queries import q
+from graph.db import SyncGraph
 from seeds.synthetic import user_id
 
 PROTECTED_PORTS = {7687, 7688, 6379, 6380}
-
-# The users' token versions, handles and friend counts (a token must carry the version).
-USER_INFO: LiteralString = """
-UNWIND $ids AS id
-MATCH (u:User {id: id})
-RETURN u.id AS id, u.handle AS handle, coalesce(u.token_version, 0) AS token_version,
-       COUNT { (u)-[:FRIENDS]-() } AS degree
-"""
-
-# Recipients of the message benchmark accept messages from anyone.
-OPEN_INBOXES: LiteralString = """
-UNWIND $ids AS id
-MATCH (u:User {id: id})
-SET u.who_can_message = 'everyone'
-RETURN count(u) AS n
-"""
-
-# What could make the suggestion exclusions differ from plain friends-of-friends.
-EXCLUSION_COUNTS: LiteralString = """
-CALL () { MATCH ()-[r:BLOCKED]->() RETURN count(r) AS blocked }
-CALL () { MATCH ()-[r:DISMISSED]->() RETURN count(r) AS dismissed }
-CALL () { MATCH ()-[r:REQUESTED]->() WHERE r.status = 'pending' RETURN count(r) AS pending }
-CALL () { MATCH (u:User) WHERE u.discoverable = false RETURN count(u) AS hidden }
-RETURN blocked, dismissed, pending, hidden
-"""
-
-# The work candidate generation does for a user: friends, and the sum of their degrees.
-WORK_ESTIMATE: LiteralString = """
-MATCH (me:User {id: $user_id})-[:FRIENDS]-(f:User)
-WITH me, f, COUNT { (f)-[:FRIENDS]-() } AS df
-RETURN count(f) AS degree, sum(df) AS friend_degree_sum, max(df) AS max_friend_degree,
-       sum(CASE WHEN df <= $hub_degree THEN df ELSE 0 END) AS expanded
-"""
 
 
 class NotBenchStack(Exception):
@@ -102,28 +69,24 @@ class Tokens:
         return f"Bearer {hit[1]}"
 
 
-def read(
-    driver: Driver, database: str, query: LiteralString, **params: Any
-) -> list[dict[str, Any]]:
-    records, _, _ = driver.execute_query(query, params, database_=database, routing_="r")
-    return [r.data() for r in records]
+def read(driver: Driver, database: str, query: str, **params: Any) -> list[dict[str, Any]]:
+    """Catalog query `query` (`area.name`) in a read transaction."""
+    return SyncGraph(driver, database).read(query, **params)
 
 
-def write(
-    driver: Driver, database: str, query: LiteralString, **params: Any
-) -> list[dict[str, Any]]:
-    records, _, _ = driver.execute_query(query, params, database_=database, routing_="w")
-    return [r.data() for r in records]
+def write(driver: Driver, database: str, query: str, **params: Any) -> list[dict[str, Any]]:
+    """Catalog query `query` (`area.name`) in a write transaction."""
+    return SyncGraph(driver, database).write(query, **params)
 
 
 def graph_counts(driver: Driver, database: str) -> dict[str, int]:
-    rows = read(driver, database, q("seed.graph_counts").text)
+    rows = read(driver, database, "seed.graph_counts")
     return {k: int(v) for k, v in rows[0].items()}
 
 
 def users(driver: Driver, database: str, ids: list[str]) -> list[User]:
     """The users in `ids` order; missing ids are left out."""
-    rows = {r["id"]: r for r in read(driver, database, USER_INFO, ids=ids)}
+    rows = {r["id"]: r for r in read(driver, database, "bench.user_info", ids=ids)}
     return [
         User(r["id"], r["handle"], int(r["token_version"]), int(r["degree"]))
         for i in ids
@@ -157,7 +120,7 @@ def sample_cohorts(n_users: int, seed: int, sizes: dict[str, int]) -> Cohorts:
 
 
 def open_inboxes(driver: Driver, database: str, ids: list[str]) -> int:
-    return int(write(driver, database, OPEN_INBOXES, ids=ids)[0]["n"])
+    return int(write(driver, database, "bench.open_inboxes", ids=ids)[0]["n"])
 
 
 def set_passwords(driver: Driver, database: str, logins: list[User]) -> dict[str, str]:
@@ -168,5 +131,5 @@ def set_passwords(driver: Driver, database: str, logins: list[User]) -> dict[str
         {"id": u.id, "password_hash": security.hash_password(passwords[u.handle]), "roles": []}
         for u in logins
     ]
-    write(driver, database, q("seed.set_credentials").text, rows=rows)
+    write(driver, database, "seed.set_credentials", rows=rows)
     return passwords

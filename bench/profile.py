@@ -7,11 +7,11 @@ first so the expensive operators can be ranked and printed.
 
 from __future__ import annotations
 
-from typing import Any, LiteralString
+from typing import Any
 
-import neo4j
 from neo4j import Driver
 
+from graph.db import SyncGraph
 from graph.queries import q
 
 
@@ -41,11 +41,7 @@ def flatten(plan: dict[str, Any], depth: int = 0) -> list[dict[str, Any]]:
 
 def profile(driver: Driver, database: str, name: str, params: dict[str, Any]) -> dict[str, Any]:
     query = q(name)
-    text: LiteralString = "PROFILE " + query.text
-    with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
-        result = session.run(text, query.bind(params))
-        rows = len(list(result))
-        summary = result.consume()
+    rows, summary = SyncGraph(driver, database).profile(query, params)
     plan = summary.profile or {}
     ops = flatten(plan)
     return {

@@ -111,7 +111,7 @@ def run(bench: Bench, settings: Settings) -> int:
             f"{counts['posts']:,} posts, {counts['likes']:,} likes, "
             f"{counts['comments']:,} comments"
         )
-        bench.out["exclusions_in_graph"] = fixtures.read(driver, db, fixtures.EXCLUSION_COUNTS)[0]
+        bench.out["exclusions_in_graph"] = fixtures.read(driver, db, "bench.exclusion_counts")[0]
         sizes = {
             "cold": max(plan.rounds * plan.cold_requests, plan.feed_cold_requests) + 100,
             "warm": plan.warm_users,

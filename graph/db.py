@@ -460,6 +460,16 @@ class SyncGraph:
         rows = self.write(query, **params)
         return rows[0] if rows else None
 
+    def profile(self, query: Query | str, params: Mapping[str, Any]) -> tuple[int, ResultSummary]:
+        """PROFILE a catalog read in a READ session: (rows returned, the summary whose
+        `profile` is the executed plan with db hits). The benchmark's plan check."""
+        qq = _query(query).profiled()
+        read = neo4j.READ_ACCESS
+        with self.driver.session(database=self.database, default_access_mode=read) as s:
+            result = s.run(qq.text, qq.bind(params))
+            rows = sum(1 for _ in result)
+            return rows, result.consume()
+
     def auto_commit(self, query: Query | str, **params: Any) -> None:
         """As `Graph.auto_commit`."""
         qq = _query(query)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib.resources
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, LiteralString, cast
@@ -62,6 +62,10 @@ class Query:
     @property
     def qualified_name(self) -> str:
         return f"{self.area}.{self.name}"
+
+    def profiled(self) -> Query:
+        """The same query prefixed with PROFILE (the benchmark's plan check)."""
+        return replace(self, text="PROFILE " + self.text)
 
     def bind(self, params: Mapping[str, Any]) -> dict[str, Any]:
         if self.open_params:
