@@ -1,7 +1,10 @@
 """Who must stop seeing a cached answer after each kind of write. Called after the Neo4j
 commit (never before: a reader could refill the old answer under the new version).
 
-Version counters (per user) and epochs (global), all in `redislayer.rkeys`:
+Version counters (per user) and epochs (global): their names are the `Version` and `Epoch`
+types of `redislayer/cachepolicy.py`, where each cached read declares which ones it is
+stamped with ("read by" below); tests/test_cache_policy.py checks that each of them is
+bumped here and that nothing else is:
 
 | counter | bumped by | read by |
 |---|---|---|
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 from graph.db import Graph
 from redislayer.cache import Cache
+from redislayer.cachepolicy import Epoch
 
 FANOUT_CAP = 5_000  # above this many affected users, bump the global epoch instead
 
@@ -35,32 +39,34 @@ async def _friend_ids(graph: Graph, ids: list[str]) -> tuple[list[str], bool]:
 async def friendship_changed(cache: Cache, graph: Graph, a: str, b: str) -> None:
     """A friendship was made or removed (also blocks, which remove friendships)."""
     friends, overflow = await _friend_ids(graph, [a, b])
-    await cache.bump("sugg", [a, b, *friends])
-    await cache.bump("feed", [a, b])
-    await cache.bump("prof", [a, b])
-    await cache.bump("perm", [a, b])
-    await cache.bump_epoch("degree", "popular", "feedfof", *(["sugg"] if overflow else []))
+    await cache.bump_versions("sugg", [a, b, *friends])
+    await cache.bump_versions("feed", [a, b])
+    await cache.bump_versions("prof", [a, b])
+    await cache.bump_versions("perm", [a, b])
+    wide: tuple[Epoch, ...] = ("sugg",) if overflow else ()
+    await cache.bump_epochs("degree", "popular", "feedfof", *wide)
 
 
 async def request_changed(cache: Cache, a: str, b: str) -> None:
-    await cache.bump("sugg", [a, b])
+    await cache.bump_versions("sugg", [a, b])
 
 
 async def dismissed(cache: Cache, user: str) -> None:
-    await cache.bump("sugg", [user])
+    await cache.bump_versions("sugg", [user])
 
 
 async def profile_changed(cache: Cache, user: str) -> None:
     # Names and discoverability appear in other people's suggestions and feeds; profile
     # edits are rare, so a global bump is cheaper than finding every reader.
-    await cache.bump("prof", [user])
-    await cache.bump("perm", [user])  # who_can_message
-    await cache.bump_epoch("sugg", "popular", "feed")
+    await cache.bump_versions("prof", [user])
+    await cache.bump_versions("perm", [user])  # who_can_message
+    await cache.bump_epochs("sugg", "popular", "feed")
 
 
 async def post_audience_changed(cache: Cache, audience: list[str], overflow: bool) -> None:
-    await cache.bump("feed", audience)
-    await cache.bump_epoch("feedfof", *(["feed"] if overflow else []))
+    await cache.bump_versions("feed", audience)
+    wide: tuple[Epoch, ...] = ("feed",) if overflow else ()
+    await cache.bump_epochs("feedfof", *wide)
 
 
 async def post_audience(graph: Graph, post_id: str) -> tuple[list[str], bool]:
@@ -69,15 +75,21 @@ async def post_audience(graph: Graph, post_id: str) -> tuple[list[str], bool]:
     return found[:FANOUT_CAP], len(found) > FANOUT_CAP
 
 
+async def post_deleted(cache: Cache, author: str, audience: list[str], overflow: bool) -> None:
+    """`audience` as read before the delete (`post_audience`)."""
+    await cache.bump_versions("prof", [author])
+    await post_audience_changed(cache, audience, overflow)
+
+
 async def post_created(cache: Cache, graph: Graph, author: str, post_id: str) -> None:
     audience, overflow = await post_audience(graph, post_id)
-    await cache.bump("prof", [author])
+    await cache.bump_versions("prof", [author])
     await post_audience_changed(cache, audience, overflow)
 
 
 async def principal_changed(cache: Cache, user: str) -> None:
-    await cache.bump("auth", [user])
+    await cache.bump_versions("auth", [user])
 
 
 async def user_deleted(cache: Cache) -> None:
-    await cache.bump_epoch("all")
+    await cache.bump_epochs("all")

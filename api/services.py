@@ -13,22 +13,15 @@ from core import metrics
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from graph import feed, friends, posts, recommend, users
 from graph.db import Graph
-from redislayer import rkeys
 from redislayer.cache import Cache
+from redislayer.cachepolicy import AUTH, FEED, PERM, POPULAR, PROF, SUGG, Epoch
 from redislayer.inbox import Inbox
 
-PRINCIPAL_TTL = 60.0
+PRINCIPAL_TTL = AUTH.ttl  # quoted by `socialgraph grant-role`
 
 
 def dump_json(value: Any) -> str:
     return json.dumps(value, default=str)  # Neo4j dates as ISO text, as the API shows them
-
-
-PERMISSION_TTL = 300.0
-SUGGESTION_TTL = 300.0
-POPULAR_TTL = 60.0
-FEED_TTL = 60.0
-PROFILE_TTL = 300.0
 
 
 # ------------------------------------------------------------------ users
@@ -39,12 +32,11 @@ async def principal(graph: Graph, cache: Cache, user_id: str) -> dict[str, Any] 
     authenticated request asks, so the answer is cached (a Neo4j round trip was most of a
     warm request's cost). Logout and role changes bump `ver:auth:<u>`, deletion bumps
     `epoch:all`, both after the Neo4j commit: a revoked token fails on its next request."""
-    return await cache.get_or_compute(
-        "auth",
+    return await cache.read(
+        AUTH,
         [user_id],
-        [rkeys.version("auth", user_id)],
+        [],
         lambda: users.principal(graph, user_id),
-        ttl=PRINCIPAL_TTL,
         dump=dump_json,
         load=json.loads,
     )
@@ -68,12 +60,11 @@ async def profile(graph: Graph, cache: Cache, viewer: str, user_id: str) -> dict
             await cache.remember_missing("user", user_id)
             raise
 
-    return await cache.get_or_compute(
-        "prof",
+    return await cache.read(
+        PROF,
         [viewer, user_id],
-        [rkeys.version("prof", viewer), rkeys.version("prof", user_id)],
+        [],
         compute,
-        ttl=PROFILE_TTL,
         dump=dump_json,
         load=json.loads,
     )
@@ -154,8 +145,7 @@ async def create_post(graph: Graph, cache: Cache, me: str, text: str) -> dict[st
 async def delete_post(graph: Graph, cache: Cache, me: str, post_id: str) -> None:
     audience, overflow = await invalidate.post_audience(graph, post_id)
     await posts.delete(graph, me, post_id)
-    await cache.bump("prof", [me])
-    await invalidate.post_audience_changed(cache, audience, overflow)
+    await invalidate.post_deleted(cache, me, audience, overflow)
 
 
 async def _interaction(graph: Graph, cache: Cache, post_id: str) -> None:
@@ -207,18 +197,18 @@ async def suggestions(
 ) -> str:
     """The page as JSON text: a hit is served without parsing or re-serializing it."""
 
-    def depends(page: recommend.SuggestionPage) -> list[str]:
-        deps = []
+    def depends(page: recommend.SuggestionPage) -> list[Epoch]:
+        deps: list[Epoch] = []
         if algorithm == "jaccard":
-            deps.append(rkeys.epoch("degree"))
+            deps.append("degree")
         if any(s.reason != "mutual_friends" for s in page.items):
-            deps.append(rkeys.epoch("popular"))
+            deps.append("popular")
         return deps
 
-    return await cache.get_or_compute(
-        "sugg",
-        [me, algorithm, str(limit), cursor or "-"],
-        [rkeys.version("sugg", me), rkeys.epoch("sugg")],
+    return await cache.read(
+        SUGG,
+        [me],
+        [algorithm, str(limit), cursor or "-"],
         lambda: recommend.suggest(
             graph,
             me,
@@ -227,25 +217,22 @@ async def suggestions(
             cursor=cursor,
             popular=lambda: popular_pool(graph, cache),
         ),
-        ttl=SUGGESTION_TTL,
         dump=lambda p: p.model_dump_json(),
         load=str,
-        optional=[rkeys.epoch("degree"), rkeys.epoch("popular")],
         depends=depends,
     )
 
 
 async def popular_pool(graph: Graph, cache: Cache) -> list[str]:
-    """Who may appear in anyone's cold-start list, shared by all users for POPULAR_TTL.
+    """Who may appear in anyone's cold-start list, shared by all users for `POPULAR.ttl`.
     Not tied to `epoch:popular` (any friendship bumps it, and a recompute scans every
     user): membership may lag by up to a minute, while each cold-start page still applies
     its own exclusions and current degrees (docs/recommendations.md)."""
-    return await cache.get_or_compute(
-        "popular",
-        ["pool"],
+    return await cache.read(
+        POPULAR,
         [],
+        ["pool"],
         lambda: recommend.popular_ids(graph),
-        ttl=POPULAR_TTL,
         dump=dump_json,
         load=json.loads,
     )
@@ -271,12 +258,11 @@ async def message_facts(
     """What decides whether sender may message recipient (existence, blocks, friendship,
     `who_can_message`), cached per ordered pair: a conversation asks on every message.
     Friendship and block changes and profile edits bump `ver:perm` of both sides."""
-    return await cache.get_or_compute(
-        "perm",
+    return await cache.read(
+        PERM,
         [sender, recipient],
-        [rkeys.version("perm", sender), rkeys.version("perm", recipient)],
+        [],
         lambda: graph.read_one("messages.can_message", sender=sender, recipient=recipient),
-        ttl=PERMISSION_TTL,
         dump=dump_json,
         load=json.loads,
     )
@@ -325,11 +311,7 @@ async def feed_page(
     enumerate). `top` is evaluated at minute granularity so its answer can be cached within
     the minute."""
     now = minute_now() if order == "top" else None
-    versions = [rkeys.version("feed", me), rkeys.epoch("feed")]
-    if scope == "fof":
-        versions.append(rkeys.epoch("feedfof"))
     parts = [
-        me,
         scope,
         order,
         before.isoformat() if before else "-",
@@ -338,10 +320,10 @@ async def feed_page(
         cursor or "-",
         now.isoformat() if now else "-",
     ]
-    return await cache.get_or_compute(
-        "feed",
+    return await cache.read(
+        FEED,
+        [me],
         parts,
-        versions,
         lambda: feed.feed(
             graph,
             me,
@@ -353,7 +335,7 @@ async def feed_page(
             cursor=cursor,
             now=now,
         ),
-        ttl=FEED_TTL,
         dump=lambda p: p.model_dump_json(),
         load=str,
+        epochs=["feedfof"] if scope == "fof" else [],
     )

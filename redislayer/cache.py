@@ -1,5 +1,6 @@
 """Read-through cache for suggestions, feeds, profiles, principals and message permissions,
-with versioned entries.
+with versioned entries. What each kind of read depends on is declared in
+`redislayer/cachepolicy.py`; this module is the mechanism.
 
 Contract (details and reasoning in docs/caching.md):
 
@@ -25,7 +26,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import redis
@@ -34,12 +35,13 @@ from redis.exceptions import RedisError
 
 from core import metrics
 from redislayer import rkeys
+from redislayer.cachepolicy import ALL, CachePolicy, Epoch, NegativeKind, Version
 
 log = logging.getLogger("socialgraph.cache")
 T = TypeVar("T")
 V = TypeVar("V")
 
-GLOBAL = rkeys.epoch("all")
+GLOBAL = rkeys.epoch(ALL)
 VERSION_TTL = 7 * 86400  # far above any cache TTL: a version key expiring cannot revive an entry
 LOCK_MS = 5_000
 POLL_S = 0.02
@@ -73,11 +75,12 @@ def _queue_bumps(pipe: Any, keys: Iterable[str]) -> None:
         pipe.expire(k, VERSION_TTL)
 
 
-def bump_now(client: redis.Redis, kind: str, user_ids: Iterable[str]) -> None:
-    """`Cache.bump` for a process without an event loop (the CLI). Raises RedisError: the
-    caller says what a missed invalidation means (no repair task outlives a CLI call)."""
+def bump_now(client: redis.Redis, version: Version, user_ids: Iterable[str]) -> None:
+    """`Cache.bump_versions` for a process without an event loop (the CLI). Raises
+    RedisError: the caller says what a missed invalidation means (no repair task outlives a
+    CLI call)."""
     with client.pipeline(transaction=False) as pipe:
-        _queue_bumps(pipe, [rkeys.version(kind, u) for u in set(user_ids)])
+        _queue_bumps(pipe, [rkeys.version(version, u) for u in set(user_ids)])
         pipe.execute()
 
 
@@ -103,6 +106,35 @@ class Cache:
 
     # ------------------------------------------------------------ reads
 
+    async def read(
+        self,
+        policy: CachePolicy,
+        users: Sequence[str],
+        parts: Iterable[str],
+        compute: Callable[[], Awaitable[V]],
+        *,
+        dump: Callable[[V], str],
+        load: Callable[[str], T],
+        epochs: Iterable[Epoch] = (),
+        depends: Callable[[V], Iterable[Epoch]] = lambda _: (),
+    ) -> T:
+        """A read of a declared kind: `get_or_compute` with the key and the counters taken
+        from `policy`. `users` are the ids of `policy.users`, in order: the key starts with
+        them, then `parts`, and the entry is stamped with their `policy.version` counters
+        and `policy.epochs`. `epochs` names the `policy.request_epochs` this request
+        depends on; `depends(value)` the `policy.answer_epochs` an answer depends on."""
+        return await self.get_or_compute(
+            policy.kind,
+            [*users, *parts],
+            policy.version_keys(users, epochs),
+            compute,
+            ttl=policy.ttl,
+            dump=dump,
+            load=load,
+            optional=policy.answer_keys(),
+            depends=lambda value: [policy.answer_key(e) for e in depends(value)],
+        )
+
     async def get_or_compute(
         self,
         kind: str,
@@ -116,7 +148,9 @@ class Cache:
         optional: Iterable[str] = (),
         depends: Callable[[V], Iterable[str]] = lambda _: (),
     ) -> T:
-        """`compute` gives a value, `dump` its JSON text (what is stored), `load` turns stored
+        """The key-level form of `read` (which service code uses, with a declared policy).
+
+        `compute` gives a value, `dump` its JSON text (what is stored), `load` turns stored
         text into what the caller gets, on a hit and on a miss alike. A caller that returns
         the JSON as is (load = str) skips parsing and re-serializing on the hot path.
 
@@ -229,13 +263,21 @@ class Cache:
 
     # ------------------------------------------------------------ invalidation
 
+    async def bump_versions(self, version: Version, user_ids: Iterable[str]) -> None:
+        """Hide every entry stamped with `ver:<version>` of one of `user_ids`."""
+        await self.bump(version, user_ids)
+
+    async def bump_epochs(self, *epochs: Epoch) -> None:
+        """Hide every entry stamped with one of `epochs`."""
+        if epochs:
+            await self._bump_keys([rkeys.epoch(e) for e in epochs])
+
     async def bump(self, kind: str, user_ids: Iterable[str]) -> None:
+        """`bump_versions` for any counter name, declared or not (the mechanism's tests use
+        their own); everything else bumps declared names (tests/test_cache_policy.py)."""
         keys = [rkeys.version(kind, u) for u in set(user_ids)]
         if keys:
             await self._bump_keys(keys)
-
-    async def bump_epoch(self, *kinds: str) -> None:
-        await self._bump_keys([rkeys.epoch(k) for k in kinds])
 
     async def _bump_keys(self, keys: list[str]) -> None:
         try:
@@ -268,7 +310,7 @@ class Cache:
 
     # ------------------------------------------------------------ negative cache
 
-    async def is_known_missing(self, kind: str, ident: str) -> bool:
+    async def is_known_missing(self, kind: NegativeKind, ident: str) -> bool:
         if not self.available:
             return False
         try:
@@ -279,7 +321,7 @@ class Cache:
         metrics.NEGATIVE.labels(kind, "hit" if found else "miss").inc()
         return found
 
-    async def remember_missing(self, kind: str, ident: str) -> None:
+    async def remember_missing(self, kind: NegativeKind, ident: str) -> None:
         if not self.available:
             return
         # A fixed window: the budget counts entries written in this NEGATIVE_TTL window,
@@ -297,7 +339,7 @@ class Cache:
         except (RedisError, OSError) as exc:
             self._tripped(exc)
 
-    async def forget_missing(self, kind: str, ident: str) -> None:
+    async def forget_missing(self, kind: NegativeKind, ident: str) -> None:
         try:
             await self.redis.delete(rkeys.negative(kind, ident))
         except (RedisError, OSError) as exc:
