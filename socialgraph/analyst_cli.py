@@ -12,24 +12,21 @@ are typed as `graph.analytics.coerce_params` documents.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
-import logging
 import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from core.config import Settings, get_settings
+from socialgraph.clikit import CliKit, console, err, quiet_notifications, run
 
-console = Console()
-err = Console(stderr=True)
+# Neo4j's messages and the list of query names stay on one line, to grep and paste.
+kit = CliKit(soft_wrap=True)
 
 
 class OutputFormat(StrEnum):
@@ -44,32 +41,15 @@ class ExportFormatOpt(StrEnum):
     json = "json"
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except ValueError as exc:
-        fail(f"invalid configuration: {exc}")
-
-
-def _quiet_driver() -> None:
-    # The driver logs every server notification as a warning; the CLI reports them itself.
-    logging.getLogger("neo4j.notifications").setLevel(logging.ERROR)
-
-
 def parse_params(pairs: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         key = key.strip()
         if not sep or not key:
-            fail(f"--param wants key=value, got {pair!r}", 2)
+            kit.fail(f"--param wants key=value, got {pair!r}", 2)
         if key in out:
-            fail(f"--param {key} given twice", 2)
+            kit.fail(f"--param {key} given twice", 2)
         out[key] = value
     return out
 
@@ -129,38 +109,31 @@ def query_command(
     """Run one analytics query from queries/analytics/ and print its rows."""
     from core.errors import DomainError
     from graph.analytics import coerce_params, get_query, run_named
-    from graph.db import Graph, Neo4jConnectError, open_async_driver
 
     if list_:
         print_catalog()
         return
     if not name:
-        fail("name a query, or use --list to see the catalog", 2)
+        kit.fail("name a query, or use --list to see the catalog", 2)
     raw = parse_params(param)
     try:
         get_query(name)
     except DomainError as exc:
-        fail(exc.message, 2)
-    s = _settings()
-    _quiet_driver()
+        kit.fail(exc.message, 2)
+    s = kit.settings()
+    quiet_notifications()
 
-    async def run() -> Any:
-        driver = await open_async_driver(s)
-        try:
-            graph = Graph(driver, s.neo4j_database, timeout=timeout)
+    async def query() -> Any:
+        async with kit.graph(s, timeout=timeout) as graph:
             return await run_named(
                 graph, name, coerce_params(raw), timeout=timeout, row_cap=max_rows
             )
-        finally:
-            await driver.close()
 
     try:
-        result = asyncio.run(run())
-    except Neo4jConnectError as exc:
-        fail(str(exc))
+        result = run(query())
     except DomainError as exc:
         code = exc.details.get("neo4j_code")
-        fail(exc.message + (f" ({code})" if code else ""), 2 if exc.code == "invalid" else 1)
+        kit.fail(exc.message + (f" ({code})" if code else ""), 2 if exc.code == "invalid" else 1)
     print_rows(result.columns, result.rows, fmt)
     for note in result.notifications:
         err.print(f"[yellow]neo4j:[/] {note}", highlight=False, soft_wrap=True)
@@ -184,49 +157,44 @@ def export_command(
     from neo4j.exceptions import DriverError, Neo4jError
 
     from core.errors import DomainError
-    from graph.db import Neo4jConnectError, open_sync_driver
     from graph.export import ExportStats, export_graph
 
     if depth is not None and ego is None:
-        fail("--depth needs --ego USER_ID", 2)
-    s = _settings()
-    _quiet_driver()
-    try:
-        driver = open_sync_driver(s)
-    except Neo4jConnectError as exc:
-        fail(str(exc))
-
-    def write(fh: Any) -> ExportStats:
-        return export_graph(
-            driver,
-            fmt.value,
-            fh,
-            database=s.neo4j_database,
-            ego=ego,
-            depth=depth or 1,
-            batch_size=batch_size,
-            progress=progress,
-        )
-
+        kit.fail("--depth needs --ego USER_ID", 2)
+    s = kit.settings()
+    quiet_notifications()
     tmp = out.with_name(out.name + ".partial") if out is not None else None
-    try:
-        if out is None or tmp is None:
-            stats = write(sys.stdout)
-        else:
-            # Write beside the target and rename, so a failed export leaves no half file.
-            with tmp.open("w", encoding="utf-8") as fh:
-                stats = write(fh)
-            os.replace(tmp, out)
-    except DomainError as exc:
-        fail(exc.message)
-    except (Neo4jError, DriverError) as exc:
-        fail(f"export failed: {exc}")
-    except OSError as exc:
-        fail(f"cannot write {out}: {exc}")
-    finally:
-        driver.close()
-        if tmp is not None and tmp.exists():
-            tmp.unlink()
+    with kit.sync_driver(s) as driver:
+
+        def write(fh: Any) -> ExportStats:
+            return export_graph(
+                driver,
+                fmt.value,
+                fh,
+                database=s.neo4j_database,
+                ego=ego,
+                depth=depth or 1,
+                batch_size=batch_size,
+                progress=progress,
+            )
+
+        try:
+            if out is None or tmp is None:
+                stats = write(sys.stdout)
+            else:
+                # Write beside the target and rename, so a failed export leaves no half file.
+                with tmp.open("w", encoding="utf-8") as fh:
+                    stats = write(fh)
+                os.replace(tmp, out)
+        except DomainError as exc:
+            kit.fail(exc.message)
+        except (Neo4jError, DriverError) as exc:
+            kit.fail(f"export failed: {exc}")
+        except OSError as exc:
+            kit.fail(f"cannot write {out}: {exc}")
+        finally:
+            if tmp is not None and tmp.exists():
+                tmp.unlink()
     where = str(out) if out else "stdout"
     users = "" if fmt is ExportFormatOpt.edgelist else f"{stats.nodes} users, "
     err.print(

@@ -9,16 +9,14 @@ socialgraph query ...                  the analysts' catalog
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from typing import NoReturn
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from core.config import Settings, get_settings
+from core.config import Settings
 from socialgraph import devstack
+from socialgraph.clikit import CliKit, console, run
 
 app = typer.Typer(
     help="socialgraph operator commands", no_args_is_help=True, pretty_exceptions_enable=False
@@ -37,20 +35,7 @@ def _register_subcommands() -> None:
     analyst_cli.register(app)
 
 
-console = Console()
-err = Console(stderr=True)
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except ValueError as exc:
-        fail(f"invalid configuration: {exc}")
+kit = CliKit()
 
 
 # ------------------------------------------------------------------ dev
@@ -59,12 +44,12 @@ def _settings() -> Settings:
 @dev_app.command("up")
 def dev_up() -> None:
     """Start Redis and Neo4j (idempotent) and wait until both answer."""
-    s = _settings()
+    s = kit.settings()
     try:
         for line in devstack.up(s):
             console.print(line, highlight=False)
     except devstack.StackError as exc:
-        fail(str(exc))
+        kit.fail(str(exc))
     console.print(
         f"Logs: {s.state_dir / 'neo4j' / 'logs'} and {s.state_dir / 'redis'}", highlight=False
     )
@@ -73,7 +58,7 @@ def dev_up() -> None:
 @dev_app.command("down")
 def dev_down() -> None:
     """Stop the local stack (succeeds when nothing runs)."""
-    for line in devstack.down(_settings()):
+    for line in devstack.down(kit.settings()):
         console.print(line, highlight=False)
 
 
@@ -81,7 +66,7 @@ def dev_down() -> None:
 def dev_status() -> None:
     """Show whether each local service runs, where, and where its logs are."""
     table = Table("service", "state", "pid", "address", "detail")
-    for st in devstack.status(_settings()):
+    for st in devstack.status(kit.settings()):
         table.add_row(
             st.name,
             "running" if st.running else "stopped",
@@ -95,7 +80,7 @@ def dev_status() -> None:
 @dev_app.command("reset")
 def dev_reset(yes: bool = typer.Option(False, "--yes", help="Do not ask")) -> None:
     """Stop the stack and delete its state directory (all local data)."""
-    s = _settings()
+    s = kit.settings()
     if not yes and not typer.confirm(f"Delete {s.state_dir}?"):
         raise typer.Exit(1)
     for line in devstack.reset(s):
@@ -108,22 +93,15 @@ def dev_reset(yes: bool = typer.Option(False, "--yes", help="Do not ask")) -> No
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Apply constraints and indexes from queries/schema (idempotent)."""
-    from graph.db import Neo4jConnectError, open_async_driver
     from graph.schema import migrate
 
-    s = _settings()
+    s = kit.settings()
 
-    async def run() -> list[str]:
-        driver = await open_async_driver(s)
-        try:
+    async def apply() -> list[str]:
+        async with kit.async_driver(s) as driver:
             return await migrate(driver, s.neo4j_database)
-        finally:
-            await driver.close()
 
-    try:
-        applied = asyncio.run(run())
-    except Neo4jConnectError as exc:
-        fail(str(exc))
+    applied = run(apply())
     console.print(f"Schema up to date: {len(applied)} statements applied idempotently.")
 
 
@@ -134,20 +112,15 @@ def grant_role(
     revoke: bool = typer.Option(False, "--revoke", help="Remove the role instead"),
 ) -> None:
     """Give a user a role (or take it away). Roles cannot be set through the API."""
-    from graph.db import Neo4jConnectError, open_sync_driver
     from graph.queries import q
 
-    s = _settings()
-    try:
-        driver = open_sync_driver(s)
-    except Neo4jConnectError as exc:
-        fail(str(exc))
-    with driver:
+    s = kit.settings()
+    with kit.sync_driver(s) as driver:
         recs, _, _ = driver.execute_query(
             q("users.credentials_by_handle").text, handle=handle, database_=s.neo4j_database
         )
         if not recs:
-            fail(f"no user with handle {handle!r}")
+            kit.fail(f"no user with handle {handle!r}")
         roles = set(recs[0]["roles"])
         roles = roles - {role} if revoke else roles | {role}
         driver.execute_query(
@@ -192,50 +165,41 @@ def evaluate(
     """Offline quality of friend suggestions on the real data sets (replaces the graph!)."""
     import networkx as nx
 
-    from graph.db import Graph, Neo4jConnectError, open_async_driver, open_sync_driver
     from seeds.edgelist import DATASETS, detect_format, read_edges
     from socialgraph.evaluation import Scores, markdown
     from socialgraph.evaluation import evaluate as run_eval
 
-    s = _settings()
+    s = kit.settings()
     if not yes:
-        fail("evaluate deletes and reloads the graph; run it on a scratch stack with --yes")
+        kit.fail("evaluate deletes and reloads the graph; run it on a scratch stack with --yes")
     unknown = [d for d in dataset if d not in DATASETS]
     if unknown:
-        fail(f"unknown data set(s) {unknown}; choose from {sorted(DATASETS)}")
+        kit.fail(f"unknown data set(s) {unknown}; choose from {sorted(DATASETS)}")
 
-    async def run() -> list[Scores]:
-        sync = open_sync_driver(s)
-        driver = await open_async_driver(s)
-        graph = Graph(driver, s.neo4j_database, timeout=60)
+    async def score() -> list[Scores]:
         rows: list[Scores] = []
-        try:
-            for name in dataset:
-                path = DATASETS[name].path
-                g = nx.Graph()
-                g.add_edges_from(read_edges(path, detect_format(path)))
-                g.remove_edges_from(nx.selfloop_edges(g))
-                rows += await run_eval(
-                    sync,
-                    graph,
-                    name,
-                    g,
-                    hide=hide,
-                    k=k,
-                    users=users,
-                    seed=seed,
-                    database=s.neo4j_database,
-                    progress=lambda m: console.print(m, highlight=False),
-                )
-        finally:
-            await driver.close()
-            sync.close()
+        with kit.sync_driver(s) as sync:
+            async with kit.graph(s, timeout=60) as graph:
+                for name in dataset:
+                    path = DATASETS[name].path
+                    g = nx.Graph()
+                    g.add_edges_from(read_edges(path, detect_format(path)))
+                    g.remove_edges_from(nx.selfloop_edges(g))
+                    rows += await run_eval(
+                        sync,
+                        graph,
+                        name,
+                        g,
+                        hide=hide,
+                        k=k,
+                        users=users,
+                        seed=seed,
+                        database=s.neo4j_database,
+                        progress=lambda m: console.print(m, highlight=False),
+                    )
         return rows
 
-    try:
-        rows = asyncio.run(run())
-    except Neo4jConnectError as exc:
-        fail(str(exc))
+    rows = run(score())
     table = markdown(rows, k)
     console.print(table, highlight=False)
     if out:
@@ -255,18 +219,14 @@ def preflight(s: Settings) -> None:
     """Fail with a sentence, not a traceback, when a dependency is missing."""
     import redis
 
-    from graph.db import Neo4jConnectError, open_sync_driver
-
-    try:
-        open_sync_driver(s).close()
-    except Neo4jConnectError as exc:
-        fail(str(exc))
+    with kit.sync_driver(s):
+        pass  # opened and verified: Neo4j answers and takes our password
     try:
         client = redis.Redis.from_url(s.redis_url, socket_timeout=2, socket_connect_timeout=2)
         client.ping()
         client.close()
     except redis.RedisError as exc:
-        fail(
+        kit.fail(
             f"Cannot reach Redis at {s.redis_url} ({exc}). "
             "Start the local stack with `socialgraph dev up`, or set REDIS_URL."
         )
@@ -282,7 +242,7 @@ def serve(
     """Serve the API with uvicorn (checks Neo4j and Redis first)."""
     import uvicorn
 
-    s = _settings()
+    s = kit.settings()
     preflight(s)
     uvicorn.run(
         "api.main:app_factory",

@@ -14,23 +14,21 @@ idempotent; `--reset` deletes the whole graph first. See docs/seeds.md.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import NoReturn
+from typing import Annotated
 
 import typer
 from neo4j import Driver
 from neo4j.exceptions import DriverError, Neo4jError
-from rich.console import Console
 
 from seeds.common import SeedReport
+from socialgraph.clikit import CliKit, console, quiet_notifications
 
 seed_app = typer.Typer(help="Build demo and real graphs in Neo4j", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
+kit = CliKit()
 
 
 class ModelOpt(StrEnum):
@@ -49,27 +47,6 @@ class RepliesOpt(StrEnum):
     skip = "skip"
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-def _driver() -> tuple[Driver, str]:
-    from core.config import get_settings
-    from graph.db import Neo4jConnectError, open_sync_driver
-
-    # The driver logs every server notification as a warning; seeds have none worth it.
-    logging.getLogger("neo4j.notifications").setLevel(logging.ERROR)
-    try:
-        settings = get_settings()
-    except ValueError as exc:
-        fail(f"invalid configuration: {exc}")
-    try:
-        return open_sync_driver(settings), settings.neo4j_database
-    except Neo4jConnectError as exc:
-        fail(str(exc))
-
-
 def _show(report: SeedReport) -> None:
     console.print(report.table())
     for note in report.notes:
@@ -83,28 +60,47 @@ def _run(
 ) -> SeedReport:
     """Open the driver, run one seed, close it, show the report. Bad input (a file, a
     spec) exits 2 with its message; a Neo4j failure exits 1 naming the seed."""
-    driver, database = _driver()
-    try:
-        report = seed(driver, database)
-    except (Neo4jError, DriverError) as exc:
-        fail(f"{what} failed: {exc}")
-    except bad_input as exc:
-        fail(str(exc), 2)
-    finally:
-        driver.close()
+    quiet_notifications()
+    settings = kit.settings()
+    with kit.sync_driver(settings) as driver:
+        try:
+            report = seed(driver, settings.neo4j_database)
+        except (Neo4jError, DriverError) as exc:
+            kit.fail(f"{what} failed: {exc}")
+        except bad_input as exc:
+            kit.fail(str(exc), 2)
     _show(report)
     return report
 
 
-BATCH_HELP = "Rows per UNWIND transaction (see docs/seeds.md for the measurements)"
-WRITERS_HELP = "Concurrent sessions writing users and friendships"
-RESET_HELP = "Delete the whole graph first (then the faster CREATE path is used)"
+# The options the seed commands share, defined once; each command sets its own default.
+BatchSize = Annotated[
+    int,
+    typer.Option(
+        "--batch-size",
+        min=1,
+        help="Rows per UNWIND transaction (see docs/seeds.md for the measurements)",
+    ),
+]
+Writers = Annotated[
+    int,
+    typer.Option(
+        "--writers", min=1, max=8, help="Concurrent sessions writing users and friendships"
+    ),
+]
+Reset = Annotated[
+    bool,
+    typer.Option(
+        "--reset", help="Delete the whole graph first (then the faster CREATE path is used)"
+    ),
+]
+Progress = Annotated[bool, typer.Option("--progress/--no-progress")]
 
 
 @seed_app.command("demo")
 def demo(
-    reset: bool = typer.Option(False, "--reset", help=RESET_HELP),
-    progress: bool = typer.Option(True, "--progress/--no-progress"),
+    reset: Reset = False,
+    progress: Progress = True,
 ) -> None:
     """About 30 named users in four communities, requests, posts, likes, comments."""
     from seeds.demo import seed_demo
@@ -125,8 +121,8 @@ def synthetic(
     ),
     model: ModelOpt = typer.Option(ModelOpt.powerlaw_cluster, "--model"),
     seed: int = typer.Option(42, "--seed", help="Random seed: same seed, same graph"),
-    batch_size: int = typer.Option(10_000, "--batch-size", min=1, help=BATCH_HELP),
-    writers: int = typer.Option(2, "--writers", min=1, max=8, help=WRITERS_HELP),
+    batch_size: BatchSize = 10_000,
+    writers: Writers = 2,
     posts_per_user: float = typer.Option(1.0, "--posts-per-user", min=0.0),
     likes_per_post: float = typer.Option(2.0, "--likes-per-post", min=0.0),
     comments_per_post: float = typer.Option(0.5, "--comments-per-post", min=0.0),
@@ -143,8 +139,8 @@ def synthetic(
     mixing: float = typer.Option(
         0.2, "--mixing", min=0.0, max=1.0, help="sbm: share of friendships across communities"
     ),
-    reset: bool = typer.Option(False, "--reset", help=RESET_HELP),
-    progress: bool = typer.Option(True, "--progress/--no-progress"),
+    reset: Reset = False,
+    progress: Progress = True,
 ) -> None:
     """A deterministic synthetic graph (Holme-Kim power-law clusters or a block model)."""
     from seeds.synthetic import Spec, seed_synthetic
@@ -163,7 +159,7 @@ def synthetic(
             comments_per_post=comments_per_post,
         )
     except ValueError as exc:
-        fail(str(exc), 2)
+        kit.fail(str(exc), 2)
     report = _run(
         "synthetic seed",
         lambda driver, database: seed_synthetic(
@@ -206,10 +202,10 @@ def edgelist(
     delimiter: str | None = typer.Option(
         None, "--delimiter", help="Field separator (default: detected)"
     ),
-    batch_size: int = typer.Option(10_000, "--batch-size", min=1, help=BATCH_HELP),
-    writers: int = typer.Option(2, "--writers", min=1, max=8, help=WRITERS_HELP),
-    reset: bool = typer.Option(False, "--reset", help=RESET_HELP),
-    progress: bool = typer.Option(True, "--progress/--no-progress"),
+    batch_size: BatchSize = 10_000,
+    writers: Writers = 2,
+    reset: Reset = False,
+    progress: Progress = True,
 ) -> None:
     """Load an undirected edge list as users (source, source_id) and friendships."""
     from seeds.edgelist import EdgeListError, load_edgelist
@@ -236,10 +232,10 @@ def edgelist(
 @seed_app.command("dataset")
 def dataset(
     name: DatasetOpt = typer.Argument(..., help="Which public data set"),
-    batch_size: int = typer.Option(10_000, "--batch-size", min=1, help=BATCH_HELP),
-    writers: int = typer.Option(2, "--writers", min=1, max=8, help=WRITERS_HELP),
-    reset: bool = typer.Option(False, "--reset", help=RESET_HELP),
-    progress: bool = typer.Option(True, "--progress/--no-progress"),
+    batch_size: BatchSize = 10_000,
+    writers: Writers = 2,
+    reset: Reset = False,
+    progress: Progress = True,
 ) -> None:
     """Load SNAP ego-Facebook, LastFM Asia or Deezer Europe from ../shared/data."""
     from seeds.edgelist import EdgeListError, load_dataset
@@ -271,9 +267,9 @@ def ldbc(
         "--replies",
         help="Replies to comments: attach to the thread's post (root) or leave out (skip)",
     ),
-    batch_size: int = typer.Option(5_000, "--batch-size", min=1, help=BATCH_HELP),
-    reset: bool = typer.Option(False, "--reset", help=RESET_HELP),
-    progress: bool = typer.Option(True, "--progress/--no-progress"),
+    batch_size: BatchSize = 5_000,
+    reset: Reset = False,
+    progress: Progress = True,
 ) -> None:
     """Load the LDBC SNB Interactive data set: persons, knows, posts, comments, likes."""
     from seeds.ldbc import DEFAULT_DIR, LdbcError, load_ldbc
