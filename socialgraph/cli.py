@@ -10,6 +10,7 @@ socialgraph query ...                  the analysts' catalog
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -112,25 +113,20 @@ def grant_role(
     revoke: bool = typer.Option(False, "--revoke", help="Remove the role instead"),
 ) -> None:
     """Give a user a role (or take it away). Roles cannot be set through the API."""
-    from graph.queries import q
-
     s = kit.settings()
-    with kit.sync_driver(s) as driver:
-        recs, _, _ = driver.execute_query(
-            q("users.credentials_by_handle").text, handle=handle, database_=s.neo4j_database
-        )
-        if not recs:
-            kit.fail(f"no user with handle {handle!r}")
-        roles = set(recs[0]["roles"])
-        roles = roles - {role} if revoke else roles | {role}
-        driver.execute_query(
-            q("users.set_roles").text,
-            handle=handle,
-            roles=sorted(roles),
-            database_=s.neo4j_database,
-        )
-    console.print(f"{handle}: roles = {sorted(roles)}")
-    _expire_principal(s, recs[0]["id"])
+
+    async def change() -> dict[str, Any] | None:
+        # One write transaction: concurrent changes to one user's roles all apply.
+        async with kit.graph(s) as graph:
+            return await graph.write_one(
+                "users.change_role", handle=handle, role=role, revoke=revoke
+            )
+
+    row = run(change())
+    if row is None:
+        kit.fail(f"no user with handle {handle!r}")
+    console.print(f"{handle}: roles = {sorted(row['roles'])}")
+    _expire_principal(s, row["id"])
 
 
 def _expire_principal(s: Settings, user_id: str) -> None:
