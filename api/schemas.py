@@ -1,5 +1,7 @@
-"""Request and response models. Inputs forbid unknown fields (no mass assignment:
-a client cannot set its own id, counts or roles)."""
+"""Request and response models: every model the HTTP API reads or writes lives here.
+Inputs forbid unknown fields (no mass assignment: a client cannot set its own id, counts
+or roles). The data layer returns plain data (dicts, dataclasses); a route or service
+turns it into these models."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from graph import feed, recommend
 
 T = TypeVar("T")
 
@@ -29,6 +33,16 @@ class Input(BaseModel):
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page")
+
+
+class Output(BaseModel):
+    """A response model filled from a data-layer object's attributes."""
+
+    @classmethod
+    def json_of(cls, value: object) -> str:
+        """`value` (a dataclass from `graph/`) as this model's JSON: one validation from
+        attributes, then pydantic's serializer (no dict round trip)."""
+        return cls.model_validate(value, from_attributes=True).model_dump_json()
 
 
 # ------------------------------------------------------------------ users
@@ -145,6 +159,51 @@ class CommentPublic(BaseModel):
     created_at: datetime
     post_id: str
     author: UserRef
+
+
+# ------------------------------------------------------------------ recommendations
+
+
+class Suggestion(BaseModel):
+    user: UserRef
+    score: float
+    mutual_count: int
+    # At most 3, ordered by id; mutual friends blocked by or with me are left out here
+    # (they still count in score and mutual_count).
+    mutual_friends: list[UserRef]
+    reason: recommend.Reason
+
+
+class SuggestionPage(Output):
+    items: list[Suggestion]
+    next_cursor: str | None
+
+
+class FeedPost(BaseModel):
+    id: str
+    text: str
+    created_at: datetime
+    like_count: int
+    comment_count: int
+
+
+class FeedReason(BaseModel):
+    code: feed.ReasonCode
+    # The author for posted_by / posted_by_fof; the friend who liked or commented
+    # otherwise (at most 3 friends per code, by id).
+    user: UserRef
+
+
+class FeedItem(BaseModel):
+    post: FeedPost
+    author: UserRef
+    reasons: list[FeedReason]
+    score: float | None = None  # set for order="top" only
+
+
+class FeedPage(Output):
+    items: list[FeedItem]
+    next_cursor: str | None
 
 
 # ------------------------------------------------------------------ messages

@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from api import invalidate
+from api import invalidate, schemas
 from core import metrics
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from graph import feed, friends, posts, recommend, users
@@ -217,7 +217,7 @@ async def suggestions(
             cursor=cursor,
             popular=lambda: popular_pool(graph, cache),
         ),
-        dump=lambda p: p.model_dump_json(),
+        dump=schemas.SuggestionPage.json_of,
         load=str,
         depends=depends,
     )
@@ -335,7 +335,7 @@ async def feed_page(
             cursor=cursor,
             now=now,
         ),
-        dump=lambda p: p.model_dump_json(),
+        dump=schemas.FeedPage.json_of,
         load=str,
         epochs=["feedfof"] if scope == "fof" else [],
     )

@@ -15,15 +15,14 @@ docs/recommendations.md.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
-
-from pydantic import BaseModel
 
 from core.errors import Invalid, NotFound
 from graph import cursor as cursors
 from graph.db import Graph, Tx
-from graph.recommend import HUB_DEGREE, UserRef, check_limit
+from graph.recommend import HUB_DEGREE, UserBrief, check_limit
 
 Scope = Literal["friends", "fof"]
 Order = Literal["recent", "top"]
@@ -43,7 +42,12 @@ DEFAULT_LIMIT = 20
 HALF_LIFE_HOURS = 24.0
 
 
-class FeedPost(BaseModel):
+# Plain slotted dataclasses, as in graph/recommend.py; the API's response models are
+# in api/schemas.py.
+
+
+@dataclass(slots=True)
+class FeedPost:
     id: str
     text: str
     created_at: datetime
@@ -51,21 +55,24 @@ class FeedPost(BaseModel):
     comment_count: int
 
 
-class FeedReason(BaseModel):
+@dataclass(slots=True)
+class FeedReason:
     code: ReasonCode
     # The author for posted_by / posted_by_fof; the friend who liked or commented
     # otherwise (at most 3 friends per code, by id).
-    user: UserRef
+    user: UserBrief
 
 
-class FeedItem(BaseModel):
+@dataclass(slots=True)
+class FeedItem:
     post: FeedPost
-    author: UserRef
+    author: UserBrief
     reasons: list[FeedReason]
     score: float | None = None  # set for order="top" only
 
 
-class FeedPage(BaseModel):
+@dataclass(slots=True)
+class FeedPage:
     items: list[FeedItem]
     next_cursor: str | None
 
@@ -164,7 +171,7 @@ async def feed(
 def _item(row: dict[str, Any], *, with_score: bool) -> FeedItem:
     post = row["post"]
     reasons = [
-        FeedReason(code=group["code"], user=UserRef(**u))
+        FeedReason(code=group["code"], user=UserBrief(**u))
         for group in sorted(row["reasons"], key=lambda g: _REASON_RANK[g["code"]])
         for u in group["users"]
     ]
@@ -176,7 +183,7 @@ def _item(row: dict[str, Any], *, with_score: bool) -> FeedItem:
             like_count=post.get("like_count") or 0,
             comment_count=post.get("comment_count") or 0,
         ),
-        author=UserRef(**row["author"]),
+        author=UserBrief(**row["author"]),
         reasons=reasons,
         score=float(row["score"]) if with_score else None,
     )

@@ -13,9 +13,8 @@ Contracts and trade-offs (hub cap, cursors, cold start) are in docs/recommendati
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Literal, get_args
-
-from pydantic import BaseModel
 
 from core.errors import Invalid, NotFound
 from graph import cursor as cursors
@@ -42,23 +41,31 @@ POPULAR_POOL = 1000
 PopularPool = Callable[[], Awaitable[list[str]]]
 
 
-class UserRef(BaseModel):
+# Results are plain slotted dataclasses: building one costs a fraction of a pydantic
+# model's validation, and the API validates each page once, from attributes, into its
+# response model (api/schemas.py) only when it serializes a cache miss.
+
+
+@dataclass(slots=True)
+class UserBrief:
     id: str
     handle: str
     display_name: str
 
 
-class Suggestion(BaseModel):
-    user: UserRef
+@dataclass(slots=True)
+class Suggestion:
+    user: UserBrief
     score: float
     mutual_count: int
     # At most 3, ordered by id; mutual friends blocked by or with me are left out here
     # (they still count in score and mutual_count).
-    mutual_friends: list[UserRef]
+    mutual_friends: list[UserBrief]
     reason: Reason
 
 
-class SuggestionPage(BaseModel):
+@dataclass(slots=True)
+class SuggestionPage:
     items: list[Suggestion]
     next_cursor: str | None
 
@@ -139,10 +146,10 @@ async def _ranked(
     )
     items = [
         Suggestion(
-            user=UserRef(**r["user"]),
+            user=UserBrief(**r["user"]),
             score=float(r["score"]),
             mutual_count=r["mutual_count"],
-            mutual_friends=[UserRef(**m) for m in r["mutual_friends"]][:MAX_MUTUALS_SHOWN],
+            mutual_friends=[UserBrief(**m) for m in r["mutual_friends"]][:MAX_MUTUALS_SHOWN],
             reason="mutual_friends",
         )
         for r in rows[:limit]
@@ -187,7 +194,7 @@ async def _cold_start(
     )
     items = [
         Suggestion(
-            user=UserRef(**r["user"]),
+            user=UserBrief(**r["user"]),
             score=float(r["score"]),
             mutual_count=0,
             mutual_friends=[],

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Path, Query, Response, status
 from api import services
 from api.deps import CacheDep, CurrentUser, Cursor, GraphDep, Limit
 from api.errors import responses
-from api.schemas import UserId
+from api.schemas import FeedPage, SuggestionPage, UserId
 from graph import feed, recommend
 
 router = APIRouter(tags=["recommendations"])
 
 
-@router.get("/suggestions", response_model=recommend.SuggestionPage, responses=responses(400, 404))
+@router.get("/suggestions", response_model=SuggestionPage, responses=responses(400, 404))
 async def suggestions(
     user: CurrentUser,
     graph: GraphDep,
@@ -44,7 +44,7 @@ async def dismiss(
     await services.dismiss(graph, cache, user.id, user_id)
 
 
-@router.get("/feed", response_model=feed.FeedPage, responses=responses(400, 404))
+@router.get("/feed", response_model=FeedPage, responses=responses(400, 404))
 async def get_feed(
     user: CurrentUser,
     graph: GraphDep,
