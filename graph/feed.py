@@ -19,16 +19,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from core import paging
 from core.errors import Invalid, NotFound
-from graph import cursor as cursors
 from graph.db import Graph, Tx
-from graph.recommend import HUB_DEGREE, UserBrief, check_limit
+from graph.recommend import HUB_DEGREE, UserBrief
 
 Scope = Literal["friends", "fof"]
 Order = Literal["recent", "top"]
 ReasonCode = Literal["posted_by", "posted_by_fof", "liked_by", "commented_by"]
 
 _QUERY_BY_ORDER: dict[Order, str] = {"recent": "feed.recent", "top": "feed.top"}
+# Cursor tags (core/paging.py), one per order.
+_RECENT_TAG = "feed.recent"
+_TOP_TAG = "feed.top"
 _SCOPES: tuple[Scope, ...] = ("friends", "fof")
 # Reasons are listed authorship first, then interactions.
 _REASON_RANK: dict[str, int] = {
@@ -107,7 +110,7 @@ async def feed(
         raise Invalid("unknown order", {"order": order, "allowed": list(_QUERY_BY_ORDER)})
     if scope not in _SCOPES:
         raise Invalid("unknown scope", {"scope": scope, "allowed": list(_SCOPES)})
-    check_limit(limit)
+    paging.check_limit(limit)
     if hub_degree < 1:
         raise Invalid("hub_degree must be positive", {"hub_degree": hub_degree})
 
@@ -123,22 +126,18 @@ async def feed(
         after_key: str | None = None
         after_id: str | None = None
         if cursor is not None:
-            tag, after_key, after_id = cursors.expect(cursor, str, str, str)
-            if tag != "recent":
-                raise Invalid(cursors.MALFORMED, {"cursor": f"belongs to {tag!r}, not 'recent'"})
+            _, after_key, after_id = paging.expect(cursor, _RECENT_TAG, str, str)
         params |= {"after_created_at": after_key, "after_id": after_id}
     else:
         when = _utc(now) if now is not None else datetime.now(UTC)
         after_score: float | None = None
         after_id = None
         if cursor is not None:
-            tag, when_iso, after_score, after_id = cursors.expect(cursor, str, str, float, str)
-            if tag != "top":
-                raise Invalid(cursors.MALFORMED, {"cursor": f"belongs to {tag!r}, not 'top'"})
+            _, when_iso, after_score, after_id = paging.expect(cursor, _TOP_TAG, str, float, str)
             try:
                 when = _utc(datetime.fromisoformat(when_iso))
             except ValueError as exc:
-                raise Invalid(cursors.MALFORMED, {"cursor": "bad time"}) from exc
+                raise Invalid(paging.MALFORMED, {"cursor": "bad time"}) from exc
         params |= {
             "now": when,
             "half_life_hours": HALF_LIFE_HOURS,
@@ -160,10 +159,10 @@ async def feed(
     if len(rows) > limit:  # the extra row only says a next page exists
         last = rows[limit - 1]
         if order == "recent":
-            next_cursor = cursors.encode(("recent", last["created_key"], last["post"]["id"]))
+            next_cursor = paging.encode((_RECENT_TAG, last["created_key"], last["post"]["id"]))
         else:
-            next_cursor = cursors.encode(
-                ("top", params["now"].isoformat(), float(last["score"]), last["post"]["id"])
+            next_cursor = paging.encode(
+                (_TOP_TAG, params["now"].isoformat(), float(last["score"]), last["post"]["id"])
             )
     return FeedPage(items=items, next_cursor=next_cursor)
 

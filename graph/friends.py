@@ -17,6 +17,13 @@ from graph.pages import key_after, page, time_id_after
 
 RequestOutcome = Literal["pending", "accepted"]
 
+# Cursor tags (core/paging.py): one per list.
+INCOMING = "friends.incoming"
+OUTGOING = "friends.outgoing"
+BLOCKS = "friends.blocks"
+FRIENDS_OF = "friends.friends_of"
+MUTUAL = "friends.mutual"
+
 
 async def _state(tx: Tx, me: str, other: str) -> dict[str, Any]:
     if me == other:
@@ -123,20 +130,20 @@ async def unblock(graph: Graph, me: str, other: str) -> None:
 
 
 async def _timed_list(
-    graph: Graph, query: str, me: str, limit: int, cursor: str | None, at_key: str
+    graph: Graph, query: str, tag: str, me: str, limit: int, cursor: str | None, at_key: str
 ) -> tuple[list[dict[str, Any]], str | None]:
-    after_at, after_id = time_id_after(cursor)
+    after_at, after_id = time_id_after(cursor, tag)
     rows = await graph.read_page(
         query, instants=(at_key,), me=me, after_at=after_at, after_id=after_id, limit=limit + 1
     )
-    return page(rows, limit, lambda r: (r[at_key].isoformat(), r["user"]["id"]))
+    return page(rows, limit, tag, lambda r: (r[at_key].isoformat(), r["user"]["id"]))
 
 
 async def incoming(
     graph: Graph, me: str, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     return await _timed_list(
-        graph, "friends.list_requests_incoming", me, limit, cursor, "created_at"
+        graph, "friends.list_requests_incoming", INCOMING, me, limit, cursor, "created_at"
     )
 
 
@@ -144,14 +151,14 @@ async def outgoing(
     graph: Graph, me: str, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     return await _timed_list(
-        graph, "friends.list_requests_outgoing", me, limit, cursor, "created_at"
+        graph, "friends.list_requests_outgoing", OUTGOING, me, limit, cursor, "created_at"
     )
 
 
 async def blocks(
     graph: Graph, me: str, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
-    return await _timed_list(graph, "friends.list_blocks", me, limit, cursor, "at")
+    return await _timed_list(graph, "friends.list_blocks", BLOCKS, me, limit, cursor, "at")
 
 
 async def friends_of(
@@ -168,10 +175,10 @@ async def friends_of(
         instants=("since",),
         viewer_id=viewer,
         user_id=user_id,
-        after=key_after(cursor),
+        after=key_after(cursor, FRIENDS_OF),
         limit=limit + 1,
     )
-    return page(rows, limit, lambda r: (r["key"],))
+    return page(rows, limit, FRIENDS_OF, lambda r: (r["key"],))
 
 
 async def mutual(
@@ -186,7 +193,7 @@ async def mutual(
         "friends.mutual_friends",
         viewer_id=viewer,
         other_id=other,
-        after=key_after(cursor),
+        after=key_after(cursor, MUTUAL),
         limit=limit + 1,
     )
-    return page(rows, limit, lambda r: (r["key"],))
+    return page(rows, limit, MUTUAL, lambda r: (r["key"],))

@@ -10,6 +10,10 @@ from core.errors import Forbidden, NotFound
 from graph.db import Graph
 from graph.pages import page, time_id_after
 
+# Cursor tags (core/paging.py): one per list.
+BY_USER = "posts.by_user"
+COMMENTS = "posts.comments"
+
 
 def _new_id() -> str:
     return uuid.uuid4().hex
@@ -45,7 +49,7 @@ async def list_by_user(
 
     if viewer != author:
         await users.public(graph, viewer, author)  # 404 when missing or blocked either way
-    after_at, after_id = time_id_after(cursor)
+    after_at, after_id = time_id_after(cursor, BY_USER)
     rows = await graph.read_page(
         "posts.list_by_user",
         instants=("post.created_at",),
@@ -55,7 +59,9 @@ async def list_by_user(
         after_id=after_id,
         limit=limit + 1,
     )
-    items, nxt = page(rows, limit, lambda r: (r["post"]["created_at"].isoformat(), r["post"]["id"]))
+    items, nxt = page(
+        rows, limit, BY_USER, lambda r: (r["post"]["created_at"].isoformat(), r["post"]["id"])
+    )
     return [r["post"] for r in items], nxt
 
 
@@ -97,7 +103,7 @@ async def comments(
     graph: Graph, viewer: str, post_id: str, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     await get(graph, viewer, post_id)
-    after_at, after_id = time_id_after(cursor)
+    after_at, after_id = time_id_after(cursor, COMMENTS)
     rows = await graph.read_page(
         "posts.list_comments",
         instants=("comment.created_at",),
@@ -108,6 +114,9 @@ async def comments(
         limit=limit + 1,
     )
     items, nxt = page(
-        rows, limit, lambda r: (r["comment"]["created_at"].isoformat(), r["comment"]["id"])
+        rows,
+        limit,
+        COMMENTS,
+        lambda r: (r["comment"]["created_at"].isoformat(), r["comment"]["id"]),
     )
     return [r["comment"] for r in items], nxt

@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from core import paging
 from core.errors import Invalid, NotFound
-from graph import cursor as cursors
 from graph.db import Graph, Tx
 
 Algorithm = Literal["common_neighbors", "adamic_adar", "resource_allocation", "jaccard"]
@@ -25,10 +25,11 @@ Reason = Literal["mutual_friends", "requested_you", "popular"]
 
 ALGORITHMS: tuple[Algorithm, ...] = get_args(Algorithm)
 _QUERY_BY_ALGORITHM: dict[Algorithm, str] = {a: f"recommend.{a}" for a in ALGORITHMS}
-_COLD_START_TAG = "cold_start"
+# Cursor tags (core/paging.py): one per ranking, one for the cold-start list.
+_TAG_BY_ALGORITHM: dict[Algorithm, str] = {a: f"recommend.{a}" for a in ALGORITHMS}
+_COLD_START_TAG = "recommend.cold_start"
 
 DEFAULT_LIMIT = 20
-MAX_LIMIT = 100
 # Friends with more friends than this are not expanded when generating candidates
 # (scores of the candidates found stay exact). See docs/recommendations.md.
 HUB_DEGREE = 1000
@@ -70,11 +71,6 @@ class SuggestionPage:
     next_cursor: str | None
 
 
-def check_limit(limit: int) -> None:
-    if not 1 <= limit <= MAX_LIMIT:
-        raise Invalid(f"limit must be between 1 and {MAX_LIMIT}", {"limit": limit})
-
-
 async def suggest(
     graph: Graph,
     user_id: str,
@@ -93,7 +89,7 @@ async def suggest(
     """
     if algorithm not in _QUERY_BY_ALGORITHM:
         raise Invalid("unknown algorithm", {"algorithm": algorithm, "allowed": list(ALGORITHMS)})
-    check_limit(limit)
+    paging.check_limit(limit)
     if hub_degree < 1:
         raise Invalid("hub_degree must be positive", {"hub_degree": hub_degree})
 
@@ -121,7 +117,7 @@ def _is_cold_start_cursor(cursor: str | None) -> bool:
     if cursor is None:
         return False
     try:
-        values = cursors.decode(cursor)
+        values = paging.decode(cursor)
     except Invalid:
         return False  # malformed: the ranked path reports it
     return bool(values) and values[0] == _COLD_START_TAG
@@ -130,12 +126,11 @@ def _is_cold_start_cursor(cursor: str | None) -> bool:
 async def _ranked(
     tx: Tx, user_id: str, algorithm: Algorithm, limit: int, cursor: str | None, hub_degree: int
 ) -> SuggestionPage:
+    tag = _TAG_BY_ALGORITHM[algorithm]
     after_score: float | None = None
     after_id: str | None = None
     if cursor is not None:
-        tag, after_score, after_id = cursors.expect(cursor, str, float, str)
-        if tag != algorithm:
-            raise Invalid(cursors.MALFORMED, {"cursor": f"belongs to {tag!r}, not {algorithm!r}"})
+        _, after_score, after_id = paging.expect(cursor, tag, float, str)
     rows = await tx.page(
         _QUERY_BY_ALGORITHM[algorithm],
         user_id=user_id,
@@ -157,7 +152,7 @@ async def _ranked(
     next_cursor = None
     if len(rows) > limit:  # the extra row only says a next page exists
         last = items[-1]
-        next_cursor = cursors.encode((algorithm, last.score, last.user.id))
+        next_cursor = paging.encode((tag, last.score, last.user.id))
     return SuggestionPage(items=items, next_cursor=next_cursor)
 
 
@@ -179,10 +174,7 @@ async def _cold_start(
 ) -> SuggestionPage:
     after: tuple[Any, ...] = (None, None, None)
     if cursor is not None:
-        tag, *rest = cursors.expect(cursor, str, int, float, str)
-        if tag != _COLD_START_TAG:
-            raise Invalid(cursors.MALFORMED, {"cursor": "not a cold-start cursor"})
-        after = tuple(rest)
+        after = paging.expect(cursor, _COLD_START_TAG, int, float, str)[1:]
     rows = await tx.page(
         "recommend.cold_start",
         user_id=user_id,
@@ -205,7 +197,7 @@ async def _cold_start(
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = cursors.encode(
+        next_cursor = paging.encode(
             (_COLD_START_TAG, int(last["tier"]), float(last["score"]), last["user"]["id"])
         )
     return SuggestionPage(items=items, next_cursor=next_cursor)

@@ -9,6 +9,8 @@ from core.errors import Conflict, NotFound
 from graph.db import Graph
 from graph.pages import key_after, page
 
+SEARCH = "users.search"  # cursor tag (core/paging.py)
+
 
 def new_id() -> str:
     return uuid.uuid4().hex
@@ -92,8 +94,8 @@ async def search(
         "users.list_users",
         viewer_id=viewer_id,
         prefix=prefix,
-        after=key_after(cursor),
+        after=key_after(cursor, SEARCH),
         limit=limit + 1,
     )
-    items, nxt = page(rows, limit, lambda r: (r["key"],))
+    items, nxt = page(rows, limit, SEARCH, lambda r: (r["key"],))
     return [r["user"] for r in items], nxt

@@ -30,12 +30,14 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
+from core import paging
 from core.errors import Conflict, Invalid, Unavailable
 from redislayer import rkeys
 
 IDEM_TTL = 25 * 3600  # "at least 24 hours"
 EVENTS_MAXLEN = 10_000
 TOTAL_UNREAD_SCAN = 500  # total unread counts the 500 most recent conversations
+CONVERSATIONS = "inbox.conversations"  # cursor tag (core/paging.py): [tag, score, conv]
 
 # KEYS[1] conversation stream, KEYS[2] idempotency record
 # ARGV[1] from, ARGV[2] to, ARGV[3] text, ARGV[4] body hash, ARGV[5] now ms, ARGV[6] ttl s
@@ -246,19 +248,20 @@ class Inbox:
         return msgs, older_page, newer_page
 
     async def conversations(
-        self, me: str, limit: int, cursor: tuple[float, str] | None
-    ) -> tuple[list[dict[str, Any]], tuple[float, str] | None]:
-        """Conversation list, most recent first, with the last message and my unread count."""
+        self, me: str, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Conversation list, most recent first, with the last message and my unread count;
+        and the cursor of the next page."""
+        after = paging.expect(cursor, CONVERSATIONS, float, str)
         key = rkeys.user_convs(me)
         try:
-            top = "+inf" if cursor is None else cursor[0]
+            top = "+inf" if after is None else after[1]
             raw = await self.redis.zrange(
                 key, top, "-inf", byscore=True, desc=True, offset=0, num=limit + 50, withscores=True
             )
-            if cursor is not None:
-                raw = [
-                    (m, s) for m, s in raw if s < cursor[0] or (s == cursor[0] and m < cursor[1])
-                ]
+            if after is not None:
+                _, at, conv_after = after
+                raw = [(m, s) for m, s in raw if s < at or (s == at and m < conv_after)]
             page = raw[: limit + 1]
             items = page[:limit]
             reads = (
@@ -284,7 +287,9 @@ class Inbox:
                 )
         except (RedisError, OSError) as exc:
             raise _unavailable(exc) from exc
-        nxt = (float(items[-1][1]), str(items[-1][0])) if len(page) > limit else None
+        nxt = None
+        if len(page) > limit:
+            nxt = paging.encode((CONVERSATIONS, float(items[-1][1]), str(items[-1][0])))
         return out, nxt
 
     async def mark_read(self, me: str, other: str, up_to: str) -> str:

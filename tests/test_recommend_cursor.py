@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core import paging as cursor
 from core.errors import Invalid
-from graph import cursor
 
 scalars = st.one_of(
     st.none(),

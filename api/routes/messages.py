@@ -23,7 +23,6 @@ from api.schemas import (
     UserId,
 )
 from core.errors import Invalid
-from graph.cursor import decode_cursor, encode_cursor
 from redislayer import ratelimit
 
 router = APIRouter(tags=["messages"])
@@ -82,17 +81,8 @@ async def conversations(
     user: CurrentUser, inbox: InboxDep, limit: Limit = 20, cursor: Cursor = None
 ) -> Page[ConversationItem]:
     """My conversations, most recent first, with the last message and my unread count."""
-    position: tuple[float, str] | None = None
-    if cursor:
-        score, conv = decode_cursor(cursor, 2)
-        if not isinstance(score, int | float) or not isinstance(conv, str):
-            raise Invalid("the cursor is malformed; restart from the first page")
-        position = (float(score), conv)
-    items, nxt = await inbox.conversations(user.id, limit, position)
-    return Page[ConversationItem](
-        items=[ConversationItem(**i) for i in items],
-        next_cursor=encode_cursor(*nxt) if nxt else None,
-    )
+    items, nxt = await inbox.conversations(user.id, limit, cursor or None)
+    return Page[ConversationItem](items=[ConversationItem(**i) for i in items], next_cursor=nxt)
 
 
 @router.get(
