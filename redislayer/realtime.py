@@ -7,6 +7,8 @@ which read the stream from their last delivered id. So a socket on worker B gets
 sent through worker A, and a client that reconnects with `since=<last event id>` gets
 everything after it (at least once; event ids let it drop duplicates). Each socket also
 re-reads its stream at every heartbeat, so a lost pub/sub message delays, never loses.
+One socket's session (handshake checks, its tasks, heartbeat, resume) is
+`redislayer/wssession.py`.
 
 Close codes (documented in docs/inbox.md):
   4001 unauthorized, 4003 origin not allowed, 4008 slow consumer (queue full; reconnect
