@@ -2,6 +2,8 @@
 #   make run    set everything up, start Neo4j + Redis, migrate, seed the demo graph, serve :8000
 #   make test   set everything up, start the separate test stack, run the whole test suite
 # `make check` adds ruff and mypy to `make test`.
+# Tiers: `make test-fast` runs the tests that need no server (no stack started);
+# `make test-hardening` runs the slow fuzzing/faults/leaks/limits group.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -15,7 +17,8 @@ TEST_ENV := SOCIALGRAPH_ENV=test \
             NEO4J_URI=bolt://127.0.0.1:7688 \
             REDIS_URL=redis://127.0.0.1:6380/0
 
-.PHONY: run test check lint types bootstrap system-deps up down test-up test-down bench
+.PHONY: run test test-fast test-hardening check lint types bootstrap system-deps up down \
+        test-up test-down bench
 
 bootstrap: system-deps $(VENV)/.installed
 
@@ -56,6 +59,15 @@ test-down:
 
 test: test-up
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+
+# Only the venv, no stack: tests/conftest.py marks every test that needs a server
+# `integration`. TEST_ENV all the same, so a test marked wrongly can only reach the test
+# stack's ports, never the dev stack.
+test-fast: $(VENV)/.installed
+	$(TEST_ENV) $(BIN)/pytest -m "not integration" $(PYTEST_ARGS)
+
+test-hardening: test-up
+	$(TEST_ENV) $(BIN)/pytest -m hardening $(PYTEST_ARGS)
 
 lint: bootstrap
 	$(BIN)/ruff check .

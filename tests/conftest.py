@@ -1,7 +1,16 @@
-"""Tests run against the real test stack (Neo4j + Redis on their own ports).
+"""Two tiers: tests that need the test stack (Neo4j + Redis on their own ports) and tests
+that need no server at all.
 
-`make test` starts it; if pytest is run directly, the session fixture starts it too.
-Each test starts from an empty graph and an empty Redis database.
+A test needs the stack when its fixtures include `stack`. Every fixture that reaches a server
+depends on it: `settings` (the test stack's settings, so asking for them brings the stack
+up), `neo`, `rds`, `app`, `client` and the per-file fixtures built on them. Collection marks
+those tests `integration`; `make test-fast` runs the others (`-m "not integration"`) with no
+server running, in seconds. A test that reaches a server (or the package index) without
+these fixtures says so with `@pytest.mark.integration`.
+
+`make test` starts the stack; if pytest is run directly, `stack` starts it too. Each
+integration test starts from an empty graph and an empty Redis database; the other tests
+touch neither.
 """
 
 from __future__ import annotations
@@ -20,8 +29,15 @@ from graph.queries import q
 from socialgraph import devstack
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)
+
+
 @pytest.fixture(scope="session")
-def settings() -> Settings:
+def stack() -> Iterator[Settings]:
     s = Settings()
     if s.env != "test":
         pytest.exit(
@@ -29,24 +45,26 @@ def settings() -> Settings:
             "the separate test stack), not against the dev stack.",
             returncode=2,
         )
-    return s
-
-
-@pytest.fixture(scope="session", autouse=True)
-def stack(settings: Settings) -> Iterator[Settings]:
-    devstack.up(settings)  # idempotent: already up under `make test`
-    yield settings
+    devstack.up(s)  # idempotent: already up under `make test`
+    yield s
 
 
 @pytest.fixture(scope="session")
-def neo(settings: Settings, stack: Settings) -> Iterator[Any]:
+def settings(stack: Settings) -> Settings:
+    """The running test stack's settings. A test that needs settings but no server builds
+    its own `Settings(...)`."""
+    return stack
+
+
+@pytest.fixture(scope="session")
+def neo(settings: Settings) -> Iterator[Any]:
     driver = open_sync_driver(settings)
     yield driver
     driver.close()
 
 
 @pytest.fixture(scope="session")
-def rds(settings: Settings, stack: Settings) -> Iterator[redis.Redis]:
+def rds(settings: Settings) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=5)
     yield client
     client.close()
@@ -60,11 +78,14 @@ def wipe(neo: Any, rds: redis.Redis) -> None:
 
 @pytest.fixture(autouse=True)
 def clean(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("integration") is None:
+        return  # needs no server: touches none
+    settings: Settings = request.getfixturevalue("settings")  # up even if marked by hand
     if "no_clean" in request.keywords:
         return
     neo = request.getfixturevalue("neo")
     rds = request.getfixturevalue("rds")
-    devstack.RedisServer(request.getfixturevalue("settings")).start()  # if a test stopped it
+    devstack.RedisServer(settings).start()  # if a test stopped it
     wipe(neo, rds)
 
 

@@ -37,6 +37,8 @@ from socialgraph import devstack
 from tests.apiproc import ApiProcess
 from tests.factories import U, graph_users
 
+pytestmark = pytest.mark.hardening
+
 ERROR_KEYS = {"code", "message", "details"}
 # uvicorn closes a keep-alive connection after 5 idle seconds. A client that reuses one at
 # that moment gets "server disconnected without a response" (RemoteProtocolError): a race

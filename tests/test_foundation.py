@@ -74,8 +74,8 @@ def test_port_taken_is_reported_by_name(tmp_path: Path) -> None:
             devstack.RedisServer(s).start()
 
 
-def test_unreachable_neo4j_gives_a_sentence(settings: Settings) -> None:
-    s = settings.model_copy(update={"neo4j_uri": "bolt://127.0.0.1:1"})
+def test_unreachable_neo4j_gives_a_sentence() -> None:
+    s = Settings(NEO4J_URI="bolt://127.0.0.1:1")
     with pytest.raises(Neo4jConnectError, match="socialgraph dev up"):
         open_sync_driver(s)
 

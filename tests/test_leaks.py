@@ -37,6 +37,8 @@ from seeds import bulk
 from tests.apiproc import ApiProcess
 from tests.factories import U, graph_users
 
+pytestmark = pytest.mark.hardening
+
 TOTAL = 10_000
 WARMUP = 1_000
 CONCURRENCY = 64

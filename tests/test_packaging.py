@@ -29,6 +29,8 @@ from seeds.common import graph_counts
 from seeds.demo import seed_demo
 from tests.conftest import wipe
 
+pytestmark = pytest.mark.integration  # both tests share a wheel built and pip-installed
+
 ROOT = Path(__file__).resolve().parent.parent
 # What the build needs; nothing else of the checkout goes into the copy.
 SOURCES: tuple[str, ...] = ("pyproject.toml", "README.md", "core", "graph", "redislayer")

@@ -39,6 +39,8 @@ from core.config import Settings
 from seeds import bulk
 from tests.factories import U, graph_users, token_headers
 
+pytestmark = pytest.mark.hardening
+
 MAX_EXAMPLES = 25
 SEEN: defaultdict[str, Counter[int]] = defaultdict(Counter)
 
