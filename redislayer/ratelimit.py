@@ -17,10 +17,15 @@ from core.errors import RateLimited, Unavailable
 from redislayer import rkeys
 
 
+def wall_clock() -> float:
+    """Seconds since the epoch. One name so tests can pin the window."""
+    return time.time()
+
+
 async def hit(
     redis: aioredis.Redis, who: str, action: str, limit: int, window_s: int, fail_open: bool
 ) -> None:
-    window = int(time.time()) // window_s
+    window = int(wall_clock()) // window_s
     key = rkeys.rate(who, action, window)
     try:
         async with redis.pipeline(transaction=True) as pipe:
@@ -33,7 +38,7 @@ async def hit(
         raise Unavailable("rate limiting is unavailable; retry shortly") from exc
     if int(count) > limit:
         metrics.RATE_LIMITED.labels(action).inc()
-        retry = window_s - int(time.time()) % window_s
+        retry = window_s - int(wall_clock()) % window_s
         raise RateLimited(
             f"too many {action} requests; retry in {retry}s",
             retry,

@@ -20,6 +20,7 @@ from redislayer.cache import Cache
 from socialgraph import devstack
 from tests.factories import U, graph_users, token_headers
 from tests.graphs import load_graph, user_id
+from tests.waiting import poll, wait_until
 
 
 def sample(name: str, **labels: str) -> float:
@@ -272,7 +273,7 @@ async def test_invalidation_new_post_and_like_reach_the_feed(
 
 
 async def test_redis_down_reads_fall_back_and_recover(
-    client: httpx.AsyncClient, neo: Any, settings: Settings
+    app: Any, client: httpx.AsyncClient, neo: Any, settings: Settings
 ) -> None:
     users = star_of_friends(neo, settings)
     expected = await suggested(client, users[0])
@@ -292,11 +293,12 @@ async def test_redis_down_reads_fall_back_and_recover(
         assert r.status_code == 204
     finally:
         server.start()
-    await asyncio.sleep(1.2)  # the breaker re-closes after a second
-    for _ in range(20):  # the missed invalidation is repaired with a global epoch bump
-        got = await suggested(client, users[0])
-        if users[4].id not in got:
-            break
-        await asyncio.sleep(0.25)
+    # Reads use the cache again once the breaker re-closes (BREAKER_S after the last error),
+    cache: Cache = app.state.cache
+    assert await wait_until(lambda: cache.available, timeout=10), "the breaker stayed open"
+    # and the missed invalidation is repaired with a global epoch bump.
+    got = await poll(
+        lambda: suggested(client, users[0]), lambda got: users[4].id not in got, timeout=10
+    )
     assert set(got) == set(expected) - {users[4].id}
     assert (await client.get("/readyz")).status_code == 200

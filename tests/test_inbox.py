@@ -15,6 +15,7 @@ import redis as redis_sync
 from core.config import Settings
 from socialgraph import devstack
 from tests.factories import U, assert_error, graph_users
+from tests.waiting import wait_until
 
 
 def key() -> str:
@@ -194,8 +195,7 @@ async def test_redis_down_sends_503_fast(
         assert time.perf_counter() - t0 < 1.0
         assert_error(r, 503, "unavailable")
     finally:
-        server.start()
-    await asyncio.sleep(0.2)
+        server.start()  # returns once Redis answers PING: nothing left to wait for
     assert (await send(client, a, b, "back")).status_code == 201
 
 
@@ -222,8 +222,7 @@ async def test_sigkill_during_sends_loses_no_acknowledged_message(
                 acked[k] = (r.json()["id"], text)
 
     async def killer() -> None:
-        while len(acked) < 500:
-            await asyncio.sleep(0.01)
+        await wait_until(lambda: len(acked) >= 500, timeout=120, interval=0.01)
         server.kill()  # SIGKILL: no shutdown save, only the AOF survives
 
     from redislayer import ratelimit

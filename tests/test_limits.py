@@ -24,9 +24,13 @@ from websockets.exceptions import ConnectionClosed
 
 from api.main import create_app
 from core.config import Settings
+from redislayer import ratelimit
 from seeds import bulk
 from tests.apiproc import ApiProcess
 from tests.factories import U, assert_error, graph_users
+from tests.waiting import wait_until
+
+pytestmark = pytest.mark.hardening
 
 # ------------------------------------------------------------------ request body size
 
@@ -206,19 +210,21 @@ async def test_stream_id_bounds(client: httpx.AsyncClient, neo: Any, settings: S
 # ------------------------------------------------------------------ rate limits
 
 
-def wait_for_fresh_window(window_s: int, needed_s: float) -> None:
-    """Fixed windows: start a burst early in one so it does not straddle two."""
-    into = time.time() % window_s
-    if into > window_s - needed_s:
-        time.sleep(window_s - into + 0.05)
+def pin_the_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fixed windows: a burst that straddled two would rightly get two budgets, so the
+    limiter's clock stands still for the test."""
+    now = time.time()
+    monkeypatch.setattr(ratelimit, "wall_clock", lambda: now)
 
 
-async def test_login_rate_limit(client: httpx.AsyncClient, settings: Settings) -> None:
+async def test_login_rate_limit(
+    client: httpx.AsyncClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     handle, password = "ratelimited", "correct horse battery"
     r = await client.post("/v1/users", json={"handle": handle, "password": password})
     assert r.status_code == 201, r.text
     limit = settings.login_rate_per_minute
-    wait_for_fresh_window(60, needed_s=15)
+    pin_the_window(monkeypatch)
     for _ in range(limit):
         r = await client.post("/v1/auth/token", data={"username": handle, "password": "wrong!"})
         assert_error(r, 401)
@@ -233,13 +239,13 @@ async def test_login_rate_limit(client: httpx.AsyncClient, settings: Settings) -
 
 
 async def test_send_rate_limit_answer(
-    client: httpx.AsyncClient, neo: Any, settings: Settings
+    client: httpx.AsyncClient, neo: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The 429 itself: error body, Retry-After within the 10 s window (the count is
     tested in tests/test_inbox.py)."""
     a, b = graph_users(neo, settings, 2)
     neo.execute_query("MATCH (u:User {id: $id}) SET u.who_can_message = 'everyone'", id=b.id)
-    wait_for_fresh_window(10, needed_s=6)
+    pin_the_window(monkeypatch)
     statuses = []
     for i in range(settings.send_rate_per_10s + 1):
         r = await client.post(
@@ -304,10 +310,10 @@ async def test_slow_consumer_is_closed_with_4008(
     ) as ws:
         # 4,000 emoji: ~48 kB per event on the wire (JSON escapes each as \\ud83d\\ude00).
         await send_many(api, a, b, 100, "\U0001f600" * 3990)
-        t0 = time.monotonic()
-        while api.metric("sg_ws_slow_consumers_total") == before:
-            assert time.monotonic() - t0 < 30, "the server never declared a slow consumer"
-            await asyncio.sleep(0.05)
+        declared = await wait_until(
+            lambda: api.metric("sg_ws_slow_consumers_total") != before, timeout=30
+        )
+        assert declared, "the server never declared a slow consumer"
         received = 0
         with pytest.raises(ConnectionClosed) as info:
             while True:
@@ -315,10 +321,8 @@ async def test_slow_consumer_is_closed_with_4008(
                 received += 1
     assert info.value.rcvd is not None and info.value.rcvd.code == 4008, info.value
     assert 0 < received < 100
-    t0 = time.monotonic()
-    while api.metric("sg_ws_connections") != 0:
-        assert time.monotonic() - t0 < 10, "the slow consumer's socket was not released"
-        await asyncio.sleep(0.1)
+    released = await wait_until(lambda: api.metric("sg_ws_connections") == 0, timeout=10)
+    assert released, "the slow consumer's socket was not released"
 
 
 @pytest.mark.timeout(120)
