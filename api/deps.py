@@ -12,6 +12,7 @@ from fastapi.security import OAuth2PasswordBearer
 from api import security, services
 from api.errors import ApiError
 from core.config import Settings
+from core.paging import MAX_LIMIT
 from graph.db import Graph
 from redislayer.cache import Cache
 from redislayer.inbox import Inbox
@@ -104,5 +105,5 @@ async def analyst_user(user: CurrentUser) -> Principal:
 
 AnalystUser = Annotated[Principal, Depends(analyst_user)]
 
-Limit = Annotated[int, Query(ge=1, le=100, description="Page size (max 100)")]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size (max {MAX_LIMIT})")]
 Cursor = Annotated[str | None, Query(max_length=512, description="From the previous page")]

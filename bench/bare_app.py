@@ -18,7 +18,7 @@ from fastapi import FastAPI
 
 
 def sample_page(items: int = 20) -> dict[str, Any]:
-    """A suggestions page shaped like the API's (`graph.recommend.SuggestionPage`)."""
+    """A suggestions page shaped like the API's (`api.schemas.SuggestionPage`)."""
 
     def ref(n: int) -> dict[str, str]:
         return {"id": f"syn-{n}", "handle": f"syn_{n}", "display_name": "Maya Rossi"}

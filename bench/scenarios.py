@@ -90,6 +90,7 @@ async def breakdown(settings: Settings, users: list[User], max_seconds: float) -
     """Where the cold API time goes, measured in this process one call at a time: the
     suggestion query alone, the data-layer call (`graph.recommend.suggest`: degree check,
     query, pydantic models), the auth lookup every request makes, JSON encoding."""
+    from api import schemas
     from bench.load import Recorder, Stats
     from graph import recommend
     from graph import users as graph_users
@@ -119,7 +120,7 @@ async def breakdown(settings: Settings, users: list[User], max_seconds: float) -
             await graph_users.principal(graph, u.id)
             recs["users.principal"].ok(time.perf_counter() - t)
             t = time.perf_counter()
-            page.model_dump_json()
+            schemas.SuggestionPage.json_of(page)
             recs["model_dump_json"].ok(time.perf_counter() - t)
     finally:
         await driver.close()

@@ -1,4 +1,4 @@
-"""graph/cursor.py: exact round trips; anything that is not a cursor raises Invalid."""
+"""core/paging.py (cursors): exact round trips; anything that is not a cursor raises Invalid."""
 
 from __future__ import annotations
 
@@ -73,11 +73,17 @@ def test_expect_checks_shape_and_types() -> None:
         cursor.expect(cursor.encode(("x", True, "u")), str, float, str)
 
 
-def test_positional_helpers() -> None:
-    token = cursor.encode_cursor("2024-01-01T00:00:00Z", "p1")
-    assert cursor.decode_cursor(token, 2) == ("2024-01-01T00:00:00Z", "p1")
+def test_positional_round_trip_and_arity() -> None:
+    # Was a test of the positional helpers (encode_cursor/decode_cursor), which the one
+    # tagged format replaced; the same round trip and arity check, through `expect`.
+    token = cursor.encode(("posts.list", "2024-01-01T00:00:00Z", "p1"))
+    assert cursor.expect(token, "posts.list", str, str) == (
+        "posts.list",
+        "2024-01-01T00:00:00Z",
+        "p1",
+    )
     with pytest.raises(Invalid):
-        cursor.decode_cursor(token, 1)
+        cursor.expect(token, "posts.list", str)
 
 
 def test_encode_refuses_non_scalars() -> None:
