@@ -50,8 +50,7 @@ def violations(root: Path, floors: dict[str, int]) -> list[str]:
                 if floors[target] >= floor:
                     rel = path.relative_to(root)
                     found.append(
-                        f"{rel}:{line} imports {target} (floor {floors[target]}) "
-                        f"from floor {floor}"
+                        f"{rel}:{line} imports {target} (floor {floors[target]}) from floor {floor}"
                     )
     return found
 

@@ -16,8 +16,8 @@ from tests.factories import U, assert_error, graph_users
 MALFORMED = "the cursor is malformed; restart from the first page"
 
 
-def test_openapi_has_one_user_ref(settings: Settings) -> None:
-    names = set(create_app(settings).openapi()["components"]["schemas"])
+def test_openapi_has_one_user_ref() -> None:
+    names = set(create_app(Settings(SOCIALGRAPH_ENV="test")).openapi()["components"]["schemas"])
     assert [n for n in names if n.endswith("UserRef")] == ["UserRef"]
     assert [n for n in names if "__" in n] == []  # no module-qualified duplicates
 
