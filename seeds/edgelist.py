@@ -209,7 +209,10 @@ def load_dataset(driver: Driver, name: str, **kw: Any) -> SeedReport:
     if ds is None:
         raise EdgeListError(f"unknown data set {name!r}; known: {', '.join(DATASETS)}")
     if not ds.path.is_file():
-        raise EdgeListError(f"{ds.path}: not found (the data sets live in {DATA_DIR})")
+        raise EdgeListError(
+            f"{ds.path}: not found (the data sets are looked for in {DATA_DIR}; "
+            "set SOCIALGRAPH_DATA_DIR to the folder that holds them)"
+        )
     report = load_edgelist(driver, ds.path, source=ds.name, **kw)
     report.notes.append(f"{ds.title}. Cite: {ds.citation}.")
     return report
