@@ -35,6 +35,8 @@ Scalar = str | int | float | bool | None
 MAX_CURSOR_CHARS = 1024
 _ALPHABET = re.compile(r"[A-Za-z0-9_-]+")
 MALFORMED = "the cursor is malformed; restart from the first page"
+# Neo4j integers are signed 64-bit.
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 
 
 def check_limit(limit: int) -> None:
@@ -76,6 +78,13 @@ def decode(cursor: str) -> tuple[Scalar, ...]:
         v is None or isinstance(v, str | int | float | bool) for v in value
     ):
         raise Invalid(MALFORMED, {"cursor": "not a list of scalars"})
+    for v in value:
+        # A forged key Neo4j cannot hold (an integer past 64 bits, or one too large to be a
+        # float score; a literal like 1e400 parses as infinity) was a 500 at query time.
+        if isinstance(v, int) and not isinstance(v, bool) and not _INT_MIN <= v <= _INT_MAX:
+            raise Invalid(MALFORMED, {"cursor": "number out of range"})
+        if isinstance(v, float) and not math.isfinite(v):
+            raise Invalid(MALFORMED, {"cursor": "number out of range"})
     return tuple(value)
 
 

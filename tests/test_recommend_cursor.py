@@ -91,3 +91,31 @@ def test_encode_refuses_non_scalars() -> None:
         cursor.encode((float("nan"),))
     with pytest.raises(TypeError):
         cursor.encode(([1],))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["recommend.adamic_adar", 10**309, "x"],  # int beyond float: OverflowError was a 500
+        ["recommend.adamic_adar", 2**63, "x"],  # beyond Neo4j's 64-bit integers
+        ["recommend.cold_start", -(2**63) - 1, 1.0, "x"],
+    ],
+)
+def test_integers_out_of_neo4j_range_are_malformed(values: list[object]) -> None:
+    raw = json.dumps(values, separators=(",", ":")).encode()
+    token = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    with pytest.raises(Invalid, match="malformed"):
+        cursor.expect(token, str(values[0]), *[type(v) for v in values[1:]])
+    with pytest.raises(Invalid, match="malformed"):
+        cursor.expect(token, str(values[0]), *([float] * (len(values) - 2)), str)
+
+
+def test_a_float_that_overflows_to_infinity_is_malformed() -> None:
+    token = base64.urlsafe_b64encode(b'["feed.top","t",1e400,"p"]').rstrip(b"=").decode()
+    with pytest.raises(Invalid, match="malformed"):
+        cursor.expect(token, "feed.top", str, float, str)
+
+
+def test_the_64_bit_edges_still_round_trip() -> None:
+    for n in (2**63 - 1, -(2**63)):
+        assert cursor.expect(cursor.encode(("t", n)), "t", int) == ("t", n)
