@@ -168,12 +168,21 @@ async def test_negative_cache_is_bounded(app: Any, rds: Any, monkeypatch: Any) -
 async def test_ttl_has_jitter(
     client: httpx.AsyncClient, neo: Any, settings: Settings, rds: Any
 ) -> None:
+    """Entries filled together get TTLs spread over [0.8, 1.2] x 300 s. Without the jitter
+    every TTL would be 300 s minus the seconds the test took, so the spread (at least 30 s
+    expected out of 120 s) and the TTLs above 300 s are what prove it; with 35 samples a
+    false failure with the jitter in place has a chance below 1e-6."""
     users = star_of_friends(neo, settings)
     for u in users:
-        await client.get("/v1/suggestions", headers=u.headers)
-    ttls = {rds.pttl(k) for k in rds.keys("sg:cache3:sugg:*") if not k.endswith(":lock")}
-    assert len(ttls) > 1
-    assert all(0.8 * 300_000 - 5_000 <= t <= 1.2 * 300_000 for t in ttls)
+        for limit in (1, 2, 3, 4, 5):
+            r = await client.get("/v1/suggestions", params={"limit": limit}, headers=u.headers)
+            assert r.status_code == 200, r.text
+    ttls = [rds.pttl(k) for k in rds.keys("sg:cache3:sugg:*") if not k.endswith(":lock")]
+    assert len(ttls) == 35
+    assert all(0.8 * 300_000 - 30_000 <= t <= 1.2 * 300_000 for t in ttls), sorted(ttls)
+    assert max(ttls) - min(ttls) >= 30_000, sorted(ttls)
+    assert any(t > 300_000 for t in ttls), sorted(ttls)
+    assert any(t < 280_000 for t in ttls), sorted(ttls)
 
 
 async def warm(client: httpx.AsyncClient, url: str, u: U) -> dict[str, Any]:
