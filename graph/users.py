@@ -90,6 +90,8 @@ async def delete(graph: Graph, user_id: str) -> None:
 async def search(
     graph: Graph, viewer_id: str, prefix: str, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
+    """Discoverable users by handle prefix. `discoverable = false` hides a user here as it
+    does from suggestions; the exact lookups (`public`, `public_by_handle`) still find them."""
     rows = await graph.read(
         "users.list_users",
         viewer_id=viewer_id,

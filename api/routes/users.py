@@ -42,6 +42,8 @@ async def search(
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Page[UserRef]:
+    """Users whose handle starts with `prefix`. Users who set `discoverable` to false are
+    not listed; the exact lookups by handle or id still find them."""
     items, nxt = await users.search(graph, user.id, prefix, limit, cursor)
     return Page[UserRef](items=[UserRef(**i) for i in items], next_cursor=nxt)
 
