@@ -219,3 +219,42 @@ async def test_openapi_lists_every_endpoint_with_models(client: httpx.AsyncClien
         for code in ok:
             if code != "204":
                 assert "content" in op["responses"][code], (path, method, code)
+
+
+async def test_concurrent_comment_creates_and_deletes_keep_the_count_exact(
+    client: httpx.AsyncClient, neo: Any, settings: Settings
+) -> None:
+    """Each of 20 comments is deleted 5 times at once (by its author and the post's author)
+    while 20 new comments arrive: exactly one delete of each succeeds and `comment_count`
+    ends equal to the comments that exist. Deleting the same comment several times at once
+    is what exposed the double decrement: the old query matched the comment before it
+    locked the post, so a delete that waited for the lock still held the comment row."""
+    author, *commenters = graph_users(neo, settings, 11)
+    pid = await new_post(client, author.headers)
+
+    async def comment(u: Any, text: str) -> str:
+        r = await client.post(f"/v1/posts/{pid}/comments", json={"text": text}, headers=u.headers)
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    doomed = await asyncio.gather(*[comment(u, f"old {i}") for i in range(2) for u in commenters])
+    assert post_state(neo, pid)["comments"] == 20
+    owner = {cid: commenters[i % 10] for i, cid in enumerate(doomed)}
+
+    async def delete(cid: str, u: Any) -> tuple[str, int]:
+        r = await client.delete(f"/v1/posts/{pid}/comments/{cid}", headers=u.headers)
+        return cid, r.status_code
+
+    deletes = [delete(cid, u) for cid in doomed for u in (owner[cid], author) * 2 + (author,)]
+    creates = [comment(u, f"new {i}") for i in range(2) for u in commenters]
+    results = await asyncio.gather(*deletes, *creates)
+    outcomes = [r for r in results if isinstance(r, tuple)]
+    assert {status for _, status in outcomes} <= {204, 404}, outcomes
+    assert post_state(neo, pid) == {
+        "likes": 0,
+        "comments": 20,
+        "like_edges": 0,
+        "comment_nodes": 20,
+    }
+    succeeded = sorted(cid for cid, status in outcomes if status == 204)
+    assert succeeded == sorted(doomed)  # exactly one success per comment
