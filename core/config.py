@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     refresh_token_days: int = Field(14, validation_alias="REFRESH_TOKEN_DAYS")
 
     login_rate_per_minute: int = Field(10, validation_alias="LOGIN_RATE_PER_MINUTE")
+    # Per client IP across handles (a password spray), and registrations per client IP.
+    # A person never gets near them; a shared NAT may: raise them there (docs/hardening.md).
+    login_rate_per_ip_per_minute: int = Field(20, validation_alias="LOGIN_RATE_PER_IP_PER_MINUTE")
+    register_rate_per_ip_per_hour: int = Field(10, validation_alias="REGISTER_RATE_PER_IP_PER_HOUR")
     send_rate_per_10s: int = Field(50, validation_alias="SEND_RATE_PER_10S")
     ws_queue_size: int = Field(256, validation_alias="WS_QUEUE_SIZE")
     ws_max_frame_bytes: int = Field(4096, validation_alias="WS_MAX_FRAME_BYTES")

@@ -18,6 +18,13 @@ from redislayer import ratelimit
 router = APIRouter(tags=["auth"])
 
 
+def client_ip(request: Request) -> str:
+    """The socket peer's address. Proxy headers are not trusted (`socialgraph serve` runs
+    uvicorn with proxy_headers=False), so behind a reverse proxy every client is the proxy's
+    address: run uvicorn with --forwarded-allow-ips set to the proxy there (docs/hardening.md)."""
+    return request.client.host if request.client else "unknown"
+
+
 def _tokens(settings: SettingsDep, user_id: str, version: int) -> Token:
     access, ttl = security.issue(settings, user_id, version, "access")
     refresh, rttl = security.issue(settings, user_id, version, "refresh")
@@ -30,9 +37,23 @@ def _tokens(settings: SettingsDep, user_id: str, version: int) -> Token:
     "/users",
     response_model=UserPrivate,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(400, 409, notes={409: "handle taken"}),
+    responses=responses(
+        400, 409, 429, notes={409: "handle taken", 429: "too many registrations from here"}
+    ),
 )
-async def register(body: UserCreate, graph: GraphDep) -> UserPrivate:
+async def register(
+    body: UserCreate, graph: GraphDep, settings: SettingsDep, redis: RedisDep, request: Request
+) -> UserPrivate:
+    """Rate-limited per client address (REGISTER_RATE_PER_IP_PER_HOUR)."""
+    ip = client_ip(request)
+    await ratelimit.hit(
+        redis,
+        f"ip:{ip}",
+        "register",
+        settings.register_rate_per_ip_per_hour,
+        3600,
+        local_fallback=True,
+    )
     password_hash = await run_in_threadpool(security.hash_password, body.password)
     user = await users.create(
         graph,
@@ -56,17 +77,20 @@ async def login(
     redis: RedisDep,
     request: Request,
 ) -> Token:
-    """OAuth2 password flow. Rate-limited per client address and handle."""
+    """OAuth2 password flow. Rate-limited per client address across handles
+    (LOGIN_RATE_PER_IP_PER_MINUTE) and per address and handle (LOGIN_RATE_PER_MINUTE)."""
     if len(form.password) > 128 or len(form.username) > 64:
         raise unauthorized("incorrect handle or password")
-    client = request.client.host if request.client else "unknown"
-    await ratelimit.hit(
+    ip = client_ip(request)
+    await ratelimit.hit_all(
         redis,
-        f"{client}:{form.username.lower()}",
-        "login",
-        settings.login_rate_per_minute,
-        60,
-        fail_open=True,
+        [
+            ratelimit.Limit(f"ip:{ip}", "login", settings.login_rate_per_ip_per_minute, 60),
+            ratelimit.Limit(
+                f"{ip}:{form.username.lower()}", "login", settings.login_rate_per_minute, 60
+            ),
+        ],
+        local_fallback=True,
     )
     creds = await users.credentials(graph, form.username)
     ok = await run_in_threadpool(
