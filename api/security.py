@@ -109,6 +109,10 @@ def _decode(settings: Settings, token: str, expected: TokenType) -> Claims:
         raise TokenError("the token has expired; log in again or refresh it") from exc
     except jwt.PyJWTError as exc:
         raise TokenError("the token is invalid") from exc
+    # NumericDate as issued: pyjwt converts with int()/float(), so "1900000000" or 1.9e9
+    # would pass; bool is an int subclass and is refused too.
+    if any(name in payload and type(payload[name]) is not int for name in ("exp", "iat", "nbf")):
+        raise TokenError("the token is invalid")
     if payload.get("typ") != expected:
         raise TokenError(f"expected an {expected} token")
     ver = payload.get("ver")
