@@ -7,16 +7,18 @@ log line is one JSON object with that id, the route template, status and duratio
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import re
 import time
 import uuid
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import ApiError
 from core import metrics
 
 access_log = logging.getLogger("socialgraph.access")
@@ -38,7 +40,18 @@ ASYNCIO_TASKS.set_function(_asyncio_tasks)
 
 
 @router.get("/metrics", response_class=Response, include_in_schema=False)
-async def prometheus() -> Response:
+async def prometheus(request: Request) -> Response:
+    """With METRICS_TOKEN set (always in production), only `Authorization: Bearer <token>`."""
+    token: str | None = request.app.state.settings.metrics_token
+    if token:
+        given = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(given, f"Bearer {token}".encode()):
+            raise ApiError(
+                401,
+                "/metrics needs `Authorization: Bearer <METRICS_TOKEN>`",
+                "unauthorized",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

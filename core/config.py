@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     ws_frames_per_second: int = Field(10, validation_alias="WS_FRAMES_PER_SECOND")
     ws_heartbeat_seconds: float = Field(20.0, validation_alias="WS_HEARTBEAT_SECONDS")
     max_body_bytes: int = Field(64 * 1024, validation_alias="MAX_BODY_BYTES")
+    # /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` when set; production
+    # refuses to start without one (development and test leave /metrics open when unset).
+    metrics_token: str | None = Field(None, validation_alias="METRICS_TOKEN")
     cors_origins: list[str] = Field(default_factory=list, validation_alias="CORS_ORIGINS")
     ws_allowed_origins: list[str] = Field(
         default_factory=lambda: ["http://localhost:8000", "http://127.0.0.1:8000"],
@@ -96,6 +99,11 @@ class Settings(BaseSettings):
                 )
             if self.neo4j_password == DEV_NEO4J_PASSWORD:
                 raise ValueError("NEO4J_PASSWORD must be set in production")
+            if not self.metrics_token or len(self.metrics_token) < 32:
+                raise ValueError(
+                    "METRICS_TOKEN must be set to a random value of at least 32 characters in "
+                    "production: /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`"
+                )
         return self
 
     @property

@@ -16,11 +16,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from api import security
 from api.main import create_app
 from core.config import Settings
 from redislayer import ratelimit
-from seeds import bulk
 from tests.apiproc import free_port
 from tests.factories import assert_error
 
@@ -54,23 +52,21 @@ async def spray(client: httpx.AsyncClient, n: int, prefix: str) -> list[int]:
     return statuses
 
 
-def user_with_password(neo: Any, handle: str) -> None:
-    bulk.users(neo, [{"id": f"id-{handle}", "handle": handle}])
-    neo.execute_query(
-        "MATCH (u:User {handle: $h}) SET u.password_hash = $p",
-        h=handle,
-        p=security.hash_password(PASSWORD),
-    )
+async def user_with_password(app: Any, handle: str) -> None:
+    """Registered through the API, from an address of its own."""
+    async with from_ip(app, "192.0.2.250") as c:
+        r = await c.post("/v1/users", json={"handle": handle, "password": PASSWORD})
+        assert r.status_code == 201, r.text
 
 
 # ------------------------------------------------------------------ Redis up
 
 
 async def test_login_spray_across_handles_from_one_ip_is_limited(
-    app: Any, neo: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    app: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The finding: 30 handles from one IP in under a second all got 401, never 429."""
-    user_with_password(neo, "sprayvictim")
+    await user_with_password(app, "sprayvictim")
     pin_the_window(monkeypatch)
     async with from_ip(app, "203.0.113.7") as attacker:
         statuses = await spray(attacker, 30, "spray")
@@ -145,11 +141,11 @@ async def redisless_app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 
 async def test_login_limits_hold_while_redis_is_down(
-    redisless_app: FastAPI, neo: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    redisless_app: FastAPI, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The finding: the login limiter failed open without Redis (the right password after
     the limit got 200). Now each process counts locally meanwhile."""
-    user_with_password(neo, "downvictim")
+    await user_with_password(redisless_app, "downvictim")
     pin_the_window(monkeypatch)
     fresh_local_counters(monkeypatch)
     per_handle = settings.login_rate_per_minute
