@@ -62,6 +62,8 @@ class Principal:
     id: str
     handle: str
     roles: tuple[str, ...]
+    token_version: int = 0
+    expires_at: int = 0  # the access token's `exp` (seconds since the epoch)
 
 
 def unauthorized(message: str) -> ApiError:
@@ -91,7 +93,13 @@ async def authenticate(
     # A deleted user, or one whose tokens were revoked, fails here.
     if row is None or row["token_version"] != claims.ver:
         raise unauthorized("the token is no longer valid; log in again")
-    return Principal(id=row["id"], handle=row["handle"], roles=tuple(row["roles"]))
+    return Principal(
+        id=row["id"],
+        handle=row["handle"],
+        roles=tuple(row["roles"]),
+        token_version=claims.ver,
+        expires_at=claims.exp,
+    )
 
 
 CurrentUser = Annotated[Principal, Depends(current_user)]

@@ -17,7 +17,7 @@ bumped here and that nothing else is:
 | `epoch:feed` | profile changes, fan-out overflow | all feeds |
 | `ver:prof:<u>` | u's profile, friendships, blocks, posts | profiles that u sees and that show u |
 | `ver:perm:<u>` | u's friendships, blocks, profile (`who_can_message`) | whether someone may message u, or u someone |
-| `ver:auth:<u>` | logout (token revocation), role changes (`socialgraph grant-role`) | u's principal (token version, roles) |
+| `ver:auth:<u>` | logout (token revocation), role changes (`socialgraph grant-role`), deletion of u; each bump is also announced to u's open sockets (`rkeys.AUTH_CHANNEL`) | u's principal (token version, roles) |
 | `epoch:all` | account deletion, and Redis coming back after a missed invalidation | everything |
 """
 

@@ -82,6 +82,7 @@ async def delete_account(graph: Graph, cache: Cache, inbox: Inbox, user: str) ->
     await users.delete(graph, user)
     await invalidate.user_deleted(cache)
     await inbox.delete_user_data(user)
+    await invalidate.principal_changed(cache, user)  # announced: the user's sockets close
 
 
 # ------------------------------------------------------------------ friends

@@ -69,10 +69,18 @@ def _fresh(entry: str, stamp: str, seen: dict[str, str | None]) -> str | None:
     return payload
 
 
+# A bump of a principal (`ver:auth:<u>`: logout, role change, deletion) is also a
+# revocation: it is announced on `rkeys.AUTH_CHANNEL` in the same round trip, after the
+# counter, so the user's open sockets re-check their token and read the new principal.
+_PRINCIPAL_VERSION = rkeys.version("auth", "")
+
+
 def _queue_bumps(pipe: Any, keys: Iterable[str]) -> None:
     for k in keys:
         pipe.incr(k)
         pipe.expire(k, VERSION_TTL)
+        if k.startswith(_PRINCIPAL_VERSION):
+            pipe.publish(rkeys.AUTH_CHANNEL, k.removeprefix(_PRINCIPAL_VERSION))
 
 
 def bump_now(client: redis.Redis, version: Version, user_ids: Iterable[str]) -> None:

@@ -10,6 +10,13 @@ re-reads its stream at every heartbeat, so a lost pub/sub message delays, never 
 One socket's session (handshake checks, its tasks, heartbeat, resume) is
 `redislayer/wssession.py`.
 
+Revocation: the same subscription carries `rkeys.AUTH_CHANNEL`, on which every change of
+a user's principal is announced (a bump of `ver:auth:<u>`, redislayer/cache.py: logout,
+role change, account deletion). The hub marks that user's local sockets untrusted; each
+re-checks its token before it reads another event and closes with 4001 if the token no
+longer speaks for the principal it was opened under. Pub/sub is at most once: after the
+subscription was lost (Redis restarted or unreachable) every local socket re-checks.
+
 Close codes (documented in docs/inbox.md):
   4001 unauthorized, 4003 origin not allowed, 4008 slow consumer (queue full; reconnect
   with `since`), 1009 frame too large, 1008 client frame rate exceeded, 1011 server error.
@@ -42,12 +49,31 @@ READ_BATCH = 100
 SLOW_CONSUMER_GRACE = 5.0
 
 
+class Listener:
+    """One socket's registration: `wake` is set when the user has new events; `trusted` is
+    cleared and `recheck` set when the user's principal may have changed (the socket must
+    re-check its token, then set `trusted` again, before reading more events)."""
+
+    __slots__ = ("recheck", "trusted", "wake")
+
+    def __init__(self) -> None:
+        self.wake = asyncio.Event()
+        self.recheck = asyncio.Event()
+        self.trusted = asyncio.Event()
+        self.trusted.set()
+
+    def distrust(self) -> None:
+        self.trusted.clear()
+        self.recheck.set()
+        self.wake.set()
+
+
 class Hub:
-    """Per-process registry of open sockets, woken by the Redis pub/sub channel."""
+    """Per-process registry of open sockets, woken by the Redis pub/sub channels."""
 
     def __init__(self, redis: aioredis.Redis) -> None:
         self.redis = redis
-        self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
+        self._waiters: dict[str, set[Listener]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -64,15 +90,15 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    def register(self, user: str) -> asyncio.Event:
-        event = asyncio.Event()
-        self._waiters[user].add(event)
-        return event
+    def register(self, user: str) -> Listener:
+        listener = Listener()
+        self._waiters[user].add(listener)
+        return listener
 
-    def unregister(self, user: str, event: asyncio.Event) -> None:
+    def unregister(self, user: str, listener: Listener) -> None:
         waiters = self._waiters.get(user)
         if waiters is not None:
-            waiters.discard(event)
+            waiters.discard(listener)
             if not waiters:
                 del self._waiters[user]
 
@@ -81,22 +107,48 @@ class Hub:
         return sum(len(w) for w in self._waiters.values())
 
     def wake(self, user: str) -> None:
-        for event in self._waiters.get(user, ()):
-            event.set()
+        for listener in self._waiters.get(user, ()):
+            listener.wake.set()
+
+    def revoke(self, user: str) -> None:
+        """The user's principal changed: their sockets re-check their token."""
+        for listener in self._waiters.get(user, ()):
+            listener.distrust()
+
+    def _missed(self) -> None:
+        """Announcements may have been lost (no subscription for a while): every local
+        socket re-reads its stream and re-checks its token."""
+        for user in list(self._waiters):
+            self.revoke(user)
+
+    def _reconnected(self, _connection: object) -> None:
+        # redis-py re-subscribes a pub/sub connection that broke by itself when Redis is
+        # already back: nothing is raised, but what was published meanwhile is lost.
+        self._missed()
 
     async def _listen(self) -> None:
+        lost = False
         while True:
             pubsub = self.redis.pubsub()
             try:
-                await pubsub.subscribe(rkeys.EVENTS_CHANNEL)
+                await pubsub.subscribe(rkeys.EVENTS_CHANNEL, rkeys.AUTH_CHANNEL)
+                if pubsub.connection is not None:
+                    pubsub.connection.register_connect_callback(self._reconnected)
+                if lost:  # subscribed again: what was announced meanwhile is re-checked
+                    self._missed()
+                    lost = False
                 while True:
                     msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
                     if msg and msg.get("type") == "message":
-                        self.wake(str(msg["data"]))
+                        if msg["channel"] == rkeys.AUTH_CHANNEL:
+                            self.revoke(str(msg["data"]))
+                        else:
+                            self.wake(str(msg["data"]))
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
                 log.warning("pub/sub listener lost Redis (%s); retrying", type(exc).__name__)
+                lost = True
                 # Sockets still poll their streams at each heartbeat meanwhile.
                 for user in list(self._waiters):
                     self.wake(user)

@@ -64,6 +64,9 @@ def rate(user_or_ip: str, action: str, window: int) -> str:
 # ------------------------------------------------------------------ pub/sub
 
 EVENTS_CHANNEL = f"{PREFIX}:events"  # payload: user id with new events (a wake-up, not the data)
+# Payload: user id whose principal changed (token version, roles, deletion): that user's
+# open sockets re-check their token before sending anything more (redislayer/realtime.py).
+AUTH_CHANNEL = f"{PREFIX}:auth"
 
 
 # ------------------------------------------------------------------ cache

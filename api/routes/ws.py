@@ -5,8 +5,9 @@ Pushes `message`, `friend_request` and `friend_request_accepted` events, each wi
 (answered with `{"type": "pong"}`); anything else is ignored; frames above
 WS_MAX_FRAME_BYTES or more than WS_FRAMES_PER_SECOND are closed. The token may also be
 sent as the subprotocol pair `bearer, <token>` to keep it out of URLs and logs.
-The session itself (handshake checks, tasks, heartbeat, resume) is
-`redislayer/wssession.py`; this route only supplies authentication.
+The session itself (handshake checks, tasks, heartbeat, resume, re-checks of the token
+when the user's principal changes and at its expiry) is `redislayer/wssession.py`; this
+route only supplies authentication.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from fastapi import APIRouter, WebSocket
 
 from api.deps import authenticate
 from api.errors import ApiError
-from core.errors import DomainError
 from redislayer import wssession
 
 router = APIRouter()
@@ -25,13 +25,21 @@ router = APIRouter()
 async def websocket(ws: WebSocket, token: str | None = None, since: str | None = None) -> None:
     state = ws.app.state
 
-    async def user_of(token: str | None) -> str | None:
+    async def grant_of(token: str | None) -> wssession.Grant | None:
+        """None for a token that does not authenticate (401); a dependency being down raises:
+        the session closes 1011 (retry) rather than 4001 (log in again)."""
         try:
             user = await authenticate(state.graph, state.cache, state.settings, token)
-        except (ApiError, DomainError):
-            return None
-        return user.id
+        except ApiError as exc:
+            if exc.status == 401:
+                return None
+            raise
+        return wssession.Grant(
+            user=user.id,
+            expires_at=float(user.expires_at),
+            principal=(user.token_version, user.roles),
+        )
 
     await wssession.serve(
-        ws, user_of, state.redis, state.hub, state.settings, token=token, since=since
+        ws, grant_of, state.redis, state.hub, state.settings, token=token, since=since
     )
