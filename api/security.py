@@ -1,4 +1,5 @@
-"""Password hashing (Argon2id, OWASP parameters) and JWTs (HS256 pinned; exp, iss, aud checked).
+"""Password hashing (HMAC pepper + Argon2id: `core/passwords.py`) and JWTs (HS256 pinned;
+exp, iss, aud checked).
 
 Tokens carry the user's `token_version`; bumping it in the graph (logout, account
 deletion) makes every earlier token fail, access and refresh alike.
@@ -12,31 +13,34 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import jwt
-from argon2 import PasswordHasher, Type
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from core.config import Settings
+from core import passwords
+from core.config import Settings, get_settings
 
 ALGORITHM = "HS256"  # pinned: decode() accepts nothing else, so alg=none and RS/HS confusion fail
 TokenType = Literal["access", "refresh"]
 
-# OWASP Password Storage Cheat Sheet: Argon2id, m=19 MiB, t=2, p=1.
-hasher = PasswordHasher(
-    time_cost=2, memory_cost=19 * 1024, parallelism=1, hash_len=32, salt_len=16, type=Type.ID
-)
-# Verified against when the handle does not exist, so timing does not reveal which handles exist.
-_DUMMY_HASH = hasher.hash("not-a-real-password-for-timing")
+
+def hash_password(password: str, settings: Settings | None = None) -> passwords.StoredPassword:
+    """A new credential made with the current pepper (of `settings`, else the process's)."""
+    return passwords.hash_password(
+        password, passwords.Peppers.from_settings(settings or get_settings())
+    )
 
 
-def hash_password(password: str) -> str:
-    return hasher.hash(password)
+def check_password(
+    stored: passwords.StoredPassword | None, password: str, settings: Settings | None = None
+) -> passwords.Check:
+    """(ok, rehash): see `core.passwords.check`. Takes as long for an unknown handle."""
+    return passwords.check(
+        stored, password, passwords.Peppers.from_settings(settings or get_settings())
+    )
 
 
-def verify_password(password_hash: str | None, password: str) -> bool:
-    try:
-        return hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+def verify_password(
+    stored: passwords.StoredPassword | None, password: str, settings: Settings | None = None
+) -> bool:
+    return check_password(stored, password, settings).ok
 
 
 class TokenError(Exception):

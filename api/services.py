@@ -4,13 +4,17 @@ real-time events; or a cached read. Routes stay thin by calling exactly one of t
 from __future__ import annotations
 
 import json
+import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
 
-from api import invalidate, schemas
+from fastapi.concurrency import run_in_threadpool
+
+from api import invalidate, schemas, security
 from core import metrics
-from core.errors import Conflict, Forbidden, Invalid, NotFound
+from core.config import Settings
+from core.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from graph import feed, friends, posts, recommend, users
 from graph.db import Graph
 from redislayer.cache import Cache
@@ -18,6 +22,7 @@ from redislayer.cachepolicy import AUTH, FEED, PERM, POPULAR, PROF, SUGG, Epoch
 from redislayer.inbox import Inbox
 
 PRINCIPAL_TTL = AUTH.ttl  # quoted by `socialgraph grant-role`
+log = logging.getLogger("socialgraph.api")
 
 
 def dump_json(value: Any) -> str:
@@ -40,6 +45,25 @@ async def principal(graph: Graph, cache: Cache, user_id: str) -> dict[str, Any] 
         dump=dump_json,
         load=json.loads,
     )
+
+
+async def check_login(
+    graph: Graph, settings: Settings, creds: dict[str, Any] | None, password: str
+) -> bool:
+    """Whether `password` is right for `creds` (`users.credentials`; None: unknown handle,
+    checked against a dummy hash all the same). Argon2id runs off the event loop. A right
+    password whose hash is outdated (an older pepper key, older Argon2 parameters, or from
+    before peppers) is rehashed with the current key (core/passwords.py, key rotation);
+    if that write fails the login still succeeds and the next one retries."""
+    stored = creds["stored"] if creds else None
+    verdict = await run_in_threadpool(security.check_password, stored, password, settings)
+    if creds and stored and verdict.ok and verdict.rehash:
+        fresh = await run_in_threadpool(security.hash_password, password, settings)
+        try:
+            await users.replace_password_hash(graph, creds["id"], stored, fresh)
+        except Unavailable:
+            log.warning("rehash of %s's password deferred: Neo4j unavailable", creds["id"])
+    return verdict.ok
 
 
 async def revoke_tokens(graph: Graph, cache: Cache, user: str) -> None:

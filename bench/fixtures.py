@@ -124,11 +124,17 @@ def open_inboxes(driver: Driver, database: str, ids: list[str]) -> int:
 
 
 def set_passwords(driver: Driver, database: str, logins: list[User]) -> dict[str, str]:
-    """Real Argon2id hashes (the API's own hasher) for a few users; returns handle -> password.
-    Passwords are random per run; the hashes replace earlier ones."""
+    """Real peppered Argon2id hashes (the API's own hasher and pepper keys) for a few users;
+    returns handle -> password. Passwords are random per run; the hashes replace earlier ones."""
     passwords = {u.handle: secrets.token_urlsafe(12) for u in logins}
-    rows = [
-        {"id": u.id, "password_hash": security.hash_password(passwords[u.handle]), "roles": []}
+    stored = {u.handle: security.hash_password(passwords[u.handle]) for u in logins}
+    rows: list[dict[str, Any]] = [
+        {
+            "id": u.id,
+            "password_hash": stored[u.handle].hash,
+            "pepper_id": stored[u.handle].pepper_id,
+            "roles": [],
+        }
         for u in logins
     ]
     write(driver, database, "seed.set_credentials", rows=rows)

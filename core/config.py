@@ -24,6 +24,7 @@ _IN_CHECKOUT = (_SOURCE_ROOT / "pyproject.toml").is_file()
 # Placeholders that are fine on a laptop and fatal in production.
 DEV_NEO4J_PASSWORD = "socialgraph-local-dev"  # noqa: S105 - local stack only
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"  # noqa: S105
+DEV_PASSWORD_PEPPER = "dev-only-password-pepper-change-me-0123456789"  # noqa: S105
 
 NEO4J_VERSION = "5.26.30"
 
@@ -55,6 +56,16 @@ class Settings(BaseSettings):
     jwt_audience: str = Field("socialgraph-api", validation_alias="JWT_AUDIENCE")
     access_token_minutes: int = Field(15, validation_alias="ACCESS_TOKEN_MINUTES")
     refresh_token_days: int = Field(14, validation_alias="REFRESH_TOKEN_DAYS")
+    # Password peppers (core/passwords.py): key id -> secret, JSON in the environment, e.g.
+    # PASSWORD_PEPPERS='{"2026-01": "<48 random chars>"}'. New hashes use PASSWORD_PEPPER_ID;
+    # the other keys only verify older hashes (rehashed at their next login). Rotation:
+    # docs/hardening.md, "Credentials".
+    password_peppers: dict[str, str] = Field(
+        default_factory=lambda: {"dev": DEV_PASSWORD_PEPPER},
+        validation_alias="PASSWORD_PEPPERS",
+    )
+    password_pepper_id: str = Field("dev", validation_alias="PASSWORD_PEPPER_ID")
+
 
     login_rate_per_minute: int = Field(10, validation_alias="LOGIN_RATE_PER_MINUTE")
     # Per client IP across handles (a password spray), and registrations per client IP.
@@ -91,6 +102,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:
+        if self.password_pepper_id not in self.password_peppers:
+            raise ValueError(
+                f"PASSWORD_PEPPER_ID {self.password_pepper_id!r} is not a key of PASSWORD_PEPPERS"
+            )
         if self.env == "production":
             if self.jwt_secret == DEV_JWT_SECRET or len(self.jwt_secret) < 32:
                 raise ValueError(
@@ -99,6 +114,15 @@ class Settings(BaseSettings):
                 )
             if self.neo4j_password == DEV_NEO4J_PASSWORD:
                 raise ValueError("NEO4J_PASSWORD must be set in production")
+            if any(
+                v == DEV_PASSWORD_PEPPER or len(v) < 32 for v in self.password_peppers.values()
+            ):
+                raise ValueError(
+                    "PASSWORD_PEPPERS must map key ids to random values of at least 32 "
+                    "characters in production, e.g. "
+                    "PASSWORD_PEPPERS='{\"2026-01\": \"<secrets.token_urlsafe(48)>\"}' "
+                    "PASSWORD_PEPPER_ID=2026-01"
+                )
             if not self.metrics_token or len(self.metrics_token) < 32:
                 raise ValueError(
                     "METRICS_TOKEN must be set to a random value of at least 32 characters in "

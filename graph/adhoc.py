@@ -24,18 +24,27 @@ graph new questions), so it cannot come from the catalog. What keeps it harmless
    or a read procedure with side effects (`db.stats.*`, `db.resample*`,
    `db.prepareForReplanning`).
    The server parses the text, so backticks, comments or odd spacing cannot hide a call.
-5. **A text check** that refuses, without a round trip, obviously administrative
+5. **Credentials are out of reach.** Password hashes live on `:Credential` nodes
+   (`core/passwords.py`), which have no relationships, so no traversal from the social
+   graph reaches them. The plan check refuses any operator that names the label (a
+   label scan, an index seek, a label test, a count) and any that can produce a node
+   without naming a label: `AllNodesScan` (`MATCH (n)`, `MATCH (n:!User)`, dynamic
+   labels `n:$($x)`), `NodeByIdSeek`, `NodeByElementIdSeek`. Subqueries (`COLLECT {}`,
+   `EXISTS {}`, `CALL {}`) are planned as operators of the same tree, so they are
+   checked too. Community Edition has no property-level security; this is what stands
+   in for it, and no string trick can hide an operator because the server plans it.
+   Analysts anchor a MATCH on a label instead (`MATCH (n:User|Post)`).
+6. **A text check** that refuses, without a round trip, obviously administrative
    commands (GRANT, CREATE DATABASE, SHOW USERS, USE ...) and any mention of
-   `password_hash`. `graph.serialize` also strips and redacts password hashes from
-   results; see the limitation below.
+   `password_hash` (the property hashes were kept in before `:Credential`).
+   `graph.serialize` also strips and redacts hash-shaped values and `:Credential` nodes
+   from results, as a last line.
 
 Every refusal, syntax error and timeout raises `core.errors.QueryRejected` with
 Neo4j's message and, in `details`, `neo4j_code` (or `reason` for our own checks).
 
-Limitation: Community Edition has no property-level security, so a determined
-analyst can still read a property whose name is computed at run time (`u[$key]`).
-Hashes are Argon2id, and the serializer redacts anything shaped like one, but only
-accounts trusted with read access to the whole graph should hold the analyst role.
+Should a hash leak anyway (a backup, a future bypass), it is useless offline: it is
+Argon2id over an HMAC of the password with a pepper key only the API holds.
 """
 
 from __future__ import annotations
@@ -54,6 +63,7 @@ from neo4j.exceptions import (
 )
 
 from core.errors import QueryRejected, Unavailable
+from graph import serialize
 from graph.db import UNREACHABLE, Graph, Probe, map_neo4j_error
 from graph.queries import Query, analyst_query
 
@@ -71,6 +81,12 @@ DENIED_OPERATORS: Mapping[str, str] = {
     "ShowSettings": "SHOW SETTINGS exposes server configuration",
     "AdministrationCommand": "administration commands are not available to ad-hoc queries",
 }
+# Where password hashes live (core/passwords.py); no ad-hoc plan may touch it.
+_CREDENTIAL_RE = re.compile(rf"\b{serialize.CREDENTIAL_LABEL}\b")
+# Leaf operators that can yield any node, whatever its label (hence a :Credential).
+UNANCHORED_OPERATORS = frozenset(
+    {"AllNodesScan", "PartitionedAllNodesScan", "NodeByIdSeek", "NodeByElementIdSeek"}
+)
 # DBMS-mode procedures that only describe the server.
 ALLOWED_DBMS_PROCEDURES = frozenset({"dbms.components"})
 # READ-mode procedures with side effects: query statistics collection (would expose
@@ -197,6 +213,18 @@ async def _check_plan(
             )
         if op in DENIED_OPERATORS:
             raise QueryRejected(DENIED_OPERATORS[op], {"reason": "operator", "operator": op})
+        if _CREDENTIAL_RE.search(details):
+            raise QueryRejected(
+                f":{serialize.CREDENTIAL_LABEL} nodes hold password hashes and are not "
+                "available to ad-hoc queries",
+                {"reason": "credential", "operator": op},
+            )
+        if op in UNANCHORED_OPERATORS:
+            raise QueryRejected(
+                f"{op} can reach every node, including the credential store; give each "
+                "node pattern a label, such as (n:User) or (n:User|Post|Comment)",
+                {"reason": "unanchored", "operator": op},
+            )
         if op == "ProcedureCall":
             name = details.split("(", 1)[0].strip()
             if name in ALLOWED_DBMS_PROCEDURES:

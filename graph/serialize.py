@@ -15,11 +15,12 @@
 | `NaN`, `+-Infinity` | `null` (JSON has no spelling for them) |
 | lists, tuples, maps | converted recursively (map keys become strings) |
 
-Secrets never leave through here: a `password_hash` key is dropped from every map
-this module converts (node and relationship properties, `properties(u)`, `u {.*}`),
-and any string that looks like an Argon2 hash is replaced by `"[redacted]"`, which
-also catches a bare `RETURN u.password_hash`. The ad-hoc runner additionally refuses
-query text that names the property (see `graph/adhoc.py`).
+Secrets never leave through here, as a last line behind the ad-hoc plan check
+(`graph/adhoc.py` refuses any plan that can reach a `:Credential` node, where password
+hashes live): a `:Credential` node comes out with no properties, a `password_hash` key
+(where hashes were kept before) is dropped from every map this module converts (node
+and relationship properties, `properties(u)`, `u {.*}`), and any string that looks like
+a password hash is replaced by `"[redacted]"`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from neo4j.graph import Node, Path, Relationship
 from neo4j.spatial import Point
 from neo4j.time import Date, DateTime, Duration, Time
 
+CREDENTIAL_LABEL = "Credential"  # core/passwords.py: the nodes that hold password hashes
 SECRET_KEYS = frozenset({"password_hash"})
 REDACTED = "[redacted]"
 _HASH_PREFIXES = ("$argon2", "$2a$", "$2b$", "$2y$", "$scrypt$", "$pbkdf2")
@@ -49,10 +51,11 @@ def properties(props: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def node(n: Node) -> dict[str, Any]:
+    secret = CREDENTIAL_LABEL in n.labels
     return {
         "element_id": n.element_id,
         "labels": sorted(n.labels),
-        "properties": properties(dict(n.items())),
+        "properties": {} if secret else properties(dict(n.items())),
     }
 
 

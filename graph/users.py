@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from core.errors import Conflict, NotFound
+from core.passwords import StoredPassword
 from graph.db import Graph
 from graph.pages import key_after, page
 
@@ -17,7 +18,12 @@ def new_id() -> str:
 
 
 async def create(
-    graph: Graph, *, handle: str, display_name: str | None, bio: str, password_hash: str
+    graph: Graph,
+    *,
+    handle: str,
+    display_name: str | None,
+    bio: str,
+    password_hash: StoredPassword,
 ) -> dict[str, Any]:
     try:
         row = await graph.write_one(
@@ -26,7 +32,8 @@ async def create(
             handle=handle,
             display_name=display_name or handle,
             bio=bio,
-            password_hash=password_hash,
+            password_hash=password_hash.hash,
+            pepper_id=password_hash.pepper_id,
         )
     except Conflict as exc:
         raise Conflict("that handle is taken; choose another", {"field": "handle"}) from exc
@@ -35,7 +42,27 @@ async def create(
 
 
 async def credentials(graph: Graph, handle: str) -> dict[str, Any] | None:
-    return await graph.read_one("users.credentials_by_handle", handle=handle)
+    """id, token_version, roles and `stored` (a `StoredPassword`, None without one)."""
+    row = await graph.read_one("users.credentials_by_handle", handle=handle)
+    if row is None:
+        return None
+    hash_, pepper_id = row.pop("password_hash"), row.pop("pepper_id")
+    row["stored"] = None if hash_ is None else StoredPassword(hash_, pepper_id)
+    return row
+
+
+async def replace_password_hash(
+    graph: Graph, user_id: str, old: StoredPassword, new: StoredPassword
+) -> bool:
+    """Store `new` if `old` is still what the user's credential holds (rehash at login)."""
+    row = await graph.write_one(
+        "users.replace_password_hash",
+        id=user_id,
+        old_hash=old.hash,
+        password_hash=new.hash,
+        pepper_id=new.pepper_id,
+    )
+    return bool(row and row["n"])
 
 
 async def principal(graph: Graph, user_id: str) -> dict[str, Any] | None:

@@ -5,8 +5,9 @@ bridge friendships, plus a newcomer (eve) and an analyst (oscar); some pending f
 requests; posts over the past week with likes and comments written through `seeds.bulk`,
 so like/comment counts and INTERACTS affinity are maintained exactly as the API does.
 
-Every demo user logs in with DEMO_PASSWORD (Argon2id, OWASP parameters; hashed once per
-run and shared by all demo users, which keeps the seed fast). Re-running the seed writes
+Every demo user logs in with DEMO_PASSWORD (peppered Argon2id, `core/passwords.py`, with
+the pepper keys of the environment, as the API uses them; hashed once per run and shared
+by all demo users, which keeps the seed fast). Re-running the seed writes
 the same users, edges, posts, likes and comments (ids are fixed), so counts do not change.
 Inbox messages live in Redis and are not seeded.
 """
@@ -17,9 +18,10 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from argon2 import PasswordHasher, Type
 from neo4j import Driver
 
+from core import passwords
+from core.config import get_settings
 from seeds import bulk
 from seeds.common import (
     SeedReport,
@@ -31,11 +33,6 @@ from seeds.common import (
 DEMO_PASSWORD = "demo-password-1"  # noqa: S105 - documented demo credential (docs/seeds.md)
 SOURCE = "demo"
 ANALYST = "oscar"
-
-# OWASP Password Storage Cheat Sheet: Argon2id, m = 19 MiB, t = 2, p = 1 (as api/security.py).
-HASHER = PasswordHasher(
-    time_cost=2, memory_cost=19456, parallelism=1, hash_len=32, salt_len=16, type=Type.ID
-)
 
 # handle -> (display name, bio)
 PEOPLE: dict[str, tuple[str, str]] = {
@@ -269,6 +266,7 @@ def seed_demo(
     database: str = "neo4j",
     reset: bool = False,
     password: str = DEMO_PASSWORD,
+    peppers: passwords.Peppers | None = None,
     now: datetime | None = None,
     show_progress: bool = True,
 ) -> SeedReport:
@@ -278,11 +276,15 @@ def seed_demo(
     report.sent = {k: len(v) for k, v in rows.items() if k != "requests"}
     report.sent["pending_requests"] = len(rows["requests"])
     with report.step("password hash"):
-        password_hash = HASHER.hash(password)
+        # The API's pepper keys (PASSWORD_PEPPERS): the seed and the API share the environment.
+        stored = passwords.hash_password(
+            password, peppers or passwords.Peppers.from_settings(get_settings())
+        )
     credentials = [
         {
             "id": u["id"],
-            "password_hash": password_hash,
+            "password_hash": stored.hash,
+            "pepper_id": stored.pepper_id,
             "roles": ["analyst"] if u["handle"] == ANALYST else [],
         }
         for u in rows["users"]

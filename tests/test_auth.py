@@ -22,10 +22,12 @@ async def test_register_login_me(client: httpx.AsyncClient, neo: Any) -> None:
     assert me["handle"] == "Alice" and me["who_can_message"] == "friends" and me["discoverable"]
     assert "password_hash" not in me
     recs, _, _ = neo.execute_query(
-        "MATCH (u:User {id: $id}) RETURN u.password_hash AS h", id=alice.id
+        "MATCH (u:User {id: $id}), (c:Credential {user_id: $id}) "
+        "RETURN u.password_hash AS on_user, c.hash AS h, c.pepper_id AS pepper",
+        id=alice.id,
     )
-    h = recs[0]["h"]
-    assert h.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert recs[0]["on_user"] is None and recs[0]["pepper"] == "dev"
+    assert recs[0]["h"].startswith("$argon2id$v=19$m=19456,t=2,p=1$")
 
 
 async def test_handle_unique_case_insensitive(client: httpx.AsyncClient) -> None:

@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.security import verify_password
+from core.passwords import StoredPassword
 from seeds import bulk
 from seeds.common import graph_counts
 from seeds.demo import ANALYST, DEMO_PASSWORD, PENDING_REQUESTS, PEOPLE, seed_demo
@@ -107,15 +108,15 @@ def test_demo_is_idempotent_and_users_can_log_in(neo: Any) -> None:
     assert_model_invariants(neo)
 
     records, _, _ = neo.execute_query(
-        "MATCH (u:User {source: 'demo'}) RETURN u.handle AS handle, u.password_hash AS h, "
-        "u.roles AS roles"
+        "MATCH (u:User {source: 'demo'}) OPTIONAL MATCH (c:Credential {user_id: u.id}) "
+        "RETURN u.handle AS handle, c.hash AS h, c.pepper_id AS pepper, u.roles AS roles"
     )
-    hashes = {r["h"] for r in records}
+    hashes = {(r["h"], r["pepper"]) for r in records}
     assert len(hashes) == 1  # hashed once per run, shared
-    (password_hash,) = hashes
-    assert password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
-    assert verify_password(password_hash, DEMO_PASSWORD)
-    assert not verify_password(password_hash, "wrong-password-1")
+    (stored,) = (StoredPassword(*h) for h in hashes)
+    assert stored.hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert verify_password(stored, DEMO_PASSWORD)
+    assert not verify_password(stored, "wrong-password-1")
     analysts = [r["handle"] for r in records if "analyst" in r["roles"]]
     assert analysts == [ANALYST]
     # Requests are pending, between non-friends, with the model's key.

@@ -54,7 +54,7 @@ async def register(
         3600,
         local_fallback=True,
     )
-    password_hash = await run_in_threadpool(security.hash_password, body.password)
+    password_hash = await run_in_threadpool(security.hash_password, body.password, settings)
     user = await users.create(
         graph,
         handle=body.handle,
@@ -93,9 +93,7 @@ async def login(
         local_fallback=True,
     )
     creds = await users.credentials(graph, form.username)
-    ok = await run_in_threadpool(
-        security.verify_password, creds["password_hash"] if creds else None, form.password
-    )
+    ok = await services.check_login(graph, settings, creds, form.password)
     if not creds or not ok:
         raise unauthorized("incorrect handle or password")
     return _tokens(settings, creds["id"], creds["token_version"])

@@ -1,8 +1,9 @@
 // name: credentials_by_handle
-// description: What login needs: the hash, token version and roles of a handle (case-insensitive).
+// description: What login needs: the stored hash and its pepper id (from the user's :Credential), token version and roles of a handle (case-insensitive). No credential: null hash.
 // params: $handle
-// returns: id, password_hash, token_version, roles
+// returns: id, password_hash, pepper_id, token_version, roles
 // mode: read
 MATCH (u:User {handle_lower: toLower($handle)})
-RETURN u.id AS id, u.password_hash AS password_hash, u.token_version AS token_version,
-       coalesce(u.roles, []) AS roles
+OPTIONAL MATCH (c:Credential {user_id: u.id})
+RETURN u.id AS id, c.hash AS password_hash, c.pepper_id AS pepper_id,
+       u.token_version AS token_version, coalesce(u.roles, []) AS roles

@@ -1,5 +1,5 @@
 // name: delete
-// description: Delete a user with their posts and comments; counters on other people's posts drop by the likes and comments removed, in the same transaction.
+// description: Delete a user with their credential, posts and comments; counters on other people's posts drop by the likes and comments removed, in the same transaction.
 // params: $id
 // returns: deleted
 // mode: write
@@ -22,6 +22,10 @@ CALL (u) {
 CALL (u) {
   OPTIONAL MATCH (u)-[:COMMENTED]->(c:Comment)
   DETACH DELETE c
+}
+CALL (u) {
+  OPTIONAL MATCH (cred:Credential {user_id: u.id})
+  DELETE cred
 }
 DETACH DELETE u
 RETURN true AS deleted
