@@ -19,7 +19,7 @@ from graph import feed, friends, posts, recommend, users
 from graph.db import Graph
 from redislayer.cache import Cache
 from redislayer.cachepolicy import AUTH, FEED, PERM, POPULAR, PROF, SUGG, Epoch
-from redislayer.inbox import Inbox
+from redislayer.inbox import MESSAGES_KEPT, Inbox
 
 PRINCIPAL_TTL = AUTH.ttl  # quoted by `socialgraph grant-role`
 log = logging.getLogger("socialgraph.api")
@@ -103,9 +103,12 @@ async def update_profile(
 
 
 async def delete_account(graph: Graph, cache: Cache, inbox: Inbox, user: str) -> None:
+    """Messages first (redislayer/inbox.py `erase_user`): if Redis fails, 503 and nothing
+    is deleted yet, and the user (whose token still works) retries; every step of both
+    is idempotent. Then the graph and the caches."""
+    await inbox.erase_user(user)
     await users.delete(graph, user)
     await invalidate.user_deleted(cache)
-    await inbox.delete_user_data(user)
     await invalidate.principal_changed(cache, user)  # announced: the user's sockets close
 
 
@@ -301,9 +304,10 @@ async def send_message(
     recipient: str,
     text: str,
     idem_key: str,
+    keep: int = MESSAGES_KEPT,
 ) -> tuple[dict[str, Any], bool]:
     """Check the recipient's `who_can_message` and blocks (Neo4j, cached), then store in
-    Redis."""
+    Redis (the conversation keeps its newest `keep` messages)."""
     if sender == recipient:
         raise Invalid("you cannot message yourself")
     row = await message_facts(graph, cache, sender, recipient)
@@ -314,7 +318,7 @@ async def send_message(
     setting = row["who_can_message"] or "friends"
     if setting == "nobody" or (setting == "friends" and not row["friends"]):
         raise Forbidden("this user does not accept messages from you", {"who_can_message": setting})
-    message, created = await inbox.send(sender, recipient, text, idem_key)
+    message, created = await inbox.send(sender, recipient, text, idem_key, keep)
     metrics.INBOX_SENDS.labels("created" if created else "replayed").inc()
     return message.as_dict(), created
 

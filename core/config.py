@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     login_rate_per_ip_per_minute: int = Field(20, validation_alias="LOGIN_RATE_PER_IP_PER_MINUTE")
     register_rate_per_ip_per_hour: int = Field(10, validation_alias="REGISTER_RATE_PER_IP_PER_HOUR")
     send_rate_per_10s: int = Field(50, validation_alias="SEND_RATE_PER_10S")
+    # Retention (docs/inbox.md): each conversation keeps its newest N messages, trimmed on
+    # every send; an account's deletion erases its messages at once.
+    messages_per_conversation: int = Field(
+        10_000, ge=1, validation_alias="MESSAGES_PER_CONVERSATION"
+    )
     ws_queue_size: int = Field(256, validation_alias="WS_QUEUE_SIZE")
     ws_max_frame_bytes: int = Field(4096, validation_alias="WS_MAX_FRAME_BYTES")
     ws_frames_per_second: int = Field(10, validation_alias="WS_FRAMES_PER_SECOND")

@@ -1,21 +1,30 @@
 """Direct messages in Redis Streams (AOF on): durable, idempotent, Cluster-ready.
 
-A send is three idempotent steps, each one Lua script inside one hash slot:
+A send is four idempotent steps, each one Lua script inside one hash slot:
 
+0. OPEN (slot `{u:<sender>}`): list the conversation in the sender's index (ZADD NX)
+   before any message exists, so account erasure finds every conversation the user
+   wrote in; refused once the sender's account is being erased (fence key).
 1. SEND (slot `{c:<conv>}`): check the idempotency record; if new, XADD the message to
-   the conversation stream and record (message id, body hash) for IDEM_TTL seconds.
-   A retry with the same key returns the original message; a different body -> 409.
+   the conversation stream (trimmed to the newest `keep` messages), record (message id,
+   body hash) for IDEM_TTL seconds and index the record for erasure. A retry with the
+   same key returns the original message; a different body -> 409. Refused once either
+   side has been erased from this conversation.
 2. DELIVER (slot `{u:<recipient>}`): ZADD NX the message id to the recipient's incoming
-   set; only when it was new, bump the conversation in the recipient's list and XADD a
-   `message` event to the recipient's event stream.
-3. SENDER (slot `{u:<sender>}`): bump the conversation in the sender's list.
+   set (dropping ids trimmed from the stream); only when it was new, bump the
+   conversation in the recipient's list and XADD a `message` event to the recipient's
+   event stream; nothing at all while the recipient is being erased.
+3. TOUCH (slot `{u:<sender>}`): bump the conversation in the sender's list.
 
 A failure between steps leaves a message that a retry (same idempotency key) finishes
-without duplicating anything. The client gets its answer only after all three steps.
+without duplicating anything. The client gets its answer only after all steps.
 
-Retention (explicit, docs/inbox.md): conversation streams are never trimmed; messages
-live until an account is deleted. Event streams (delivery log) keep the last
-EVENTS_MAXLEN events; a client resuming from an older id is told to resync over REST.
+Retention (docs/inbox.md): each conversation keeps its newest `keep` messages
+(MESSAGES_PER_CONVERSATION), trimmed exactly on every send; an account's erasure removes
+its messages from every conversation, the whole conversation once nothing of either side
+is left, its idempotency records, indexes and events, and its events in the other
+parties' streams. Event streams (delivery log) keep the last EVENTS_MAXLEN events; a
+client resuming from an older id is told to resync over REST.
 """
 
 from __future__ import annotations
@@ -31,17 +40,96 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from core import paging
-from core.errors import Conflict, Invalid, Unavailable
+from core.errors import Conflict, Invalid, NotFound, Unavailable
 from redislayer import rkeys
 
 IDEM_TTL = 25 * 3600  # "at least 24 hours"
 EVENTS_MAXLEN = 10_000
+MESSAGES_KEPT = 10_000  # default of MESSAGES_PER_CONVERSATION (core/config.py)
+ERASURE_FENCE_TTL = 3600  # s: an erased account's fences outlive any send in flight
+ERASE_BATCH = 500  # conversations per pipeline while erasing an account
 TOTAL_UNREAD_SCAN = 500  # total unread counts the 500 most recent conversations
 CONVERSATIONS = "inbox.conversations"  # cursor tag (core/paging.py): [tag, score, conv]
 
-# KEYS[1] conversation stream, KEYS[2] idempotency record
-# ARGV[1] from, ARGV[2] to, ARGV[3] text, ARGV[4] body hash, ARGV[5] now ms, ARGV[6] ttl s
-# -> {id, created(1|0)} or error IDEM_MISMATCH
+# A Lua prelude shared by the scripts that remove entries from a stream (erasure).
+# compact(key, doomed) deletes every entry for which doomed(fields) is true and then
+# rebuilds the stream from the survivors: XDEL alone only flags an entry inside its node,
+# so the removed text would stay in memory and in RDB snapshots until the whole node went.
+# The rebuilt stream keeps its last id (new ids stay increasing), its entries-added count,
+# and records the newest removed id as max-deleted-entry-id, so a socket resuming from
+# before it is told to resync (redislayer/wssession.py). A stream left empty is deleted.
+# Returns (removed, left). Streams are bounded (MESSAGES_PER_CONVERSATION, EVENTS_MAXLEN).
+COMPACT = """
+local function id_lt(a, b)
+  local ams, aseq = string.match(a, '^(%d+)-(%d+)$')
+  local bms, bseq = string.match(b, '^(%d+)-(%d+)$')
+  ams, aseq, bms, bseq = tonumber(ams), tonumber(aseq), tonumber(bms), tonumber(bseq)
+  return ams < bms or (ams == bms and aseq < bseq)
+end
+local function field(fields, name)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then return fields[i + 1] end
+  end
+  return nil
+end
+local function compact(key, doomed)
+  local keep, removed, newest_removed = {}, 0, nil
+  local start = '-'
+  while true do
+    local batch = redis.call('XRANGE', key, start, '+', 'COUNT', 1000)
+    for _, e in ipairs(batch) do
+      if doomed(e[2]) then
+        removed = removed + 1
+        newest_removed = e[1]
+      else
+        keep[#keep + 1] = e
+      end
+    end
+    if #batch < 1000 then break end
+    start = '(' .. batch[#batch][1]
+  end
+  if removed == 0 then return 0, #keep end
+  local info = redis.call('XINFO', 'STREAM', key)
+  local last_id, added, max_deleted = field(info, 'last-generated-id'),
+    field(info, 'entries-added'), field(info, 'max-deleted-entry-id')
+  if max_deleted == nil or id_lt(max_deleted, newest_removed) then
+    max_deleted = newest_removed
+  end
+  redis.call('DEL', key)
+  if #keep == 0 then return removed, 0 end
+  for _, e in ipairs(keep) do
+    redis.call('XADD', key, e[1], unpack(e[2]))
+  end
+  redis.call('XSETID', key, last_id, 'ENTRIESADDED', added, 'MAXDELETEDID', max_deleted)
+  return removed, #keep
+end
+-- Whether an event (JSON in field `data`) is about user `who`: a message from or to them,
+-- a friend request from them, an acceptance by them.
+local function about(fields, who)
+  local ok, ev = pcall(cjson.decode, field(fields, 'data') or '')
+  if not ok or type(ev) ~= 'table' then return false end
+  if ev['from'] == who or ev['by'] == who then return true end
+  local m = ev['message']
+  return type(m) == 'table' and (m['from_id'] == who or m['to_id'] == who)
+end
+"""
+
+# KEYS[1] sender conversation list, KEYS[2] sender erasure fence
+# ARGV[1] conversation id, ARGV[2] now ms
+# -> 1, or error GONE while the sender's account is being erased
+OPEN = """
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return redis.error_reply('GONE')
+end
+redis.call('ZADD', KEYS[1], 'NX', tonumber(ARGV[2]), ARGV[1])
+return 1
+"""
+
+# KEYS[1] conversation stream, KEYS[2] idempotency record, KEYS[3] idempotency index,
+# KEYS[4] users erased from this conversation
+# ARGV[1] from, ARGV[2] to, ARGV[3] text, ARGV[4] body hash, ARGV[5] now ms, ARGV[6] ttl s,
+# ARGV[7] messages kept (exact MAXLEN), ARGV[8] index member `<from>:<key>`
+# -> {id, created(1|0), oldest id kept ('' for a replay)} or error IDEM_MISMATCH / GONE
 SEND = """
 local rec = redis.call('GET', KEYS[2])
 if rec then
@@ -49,27 +137,107 @@ if rec then
   if hash ~= ARGV[4] then
     return redis.error_reply('IDEM_MISMATCH')
   end
-  return {id, 0}
+  return {id, 0, ''}
 end
-local id = redis.call('XADD', KEYS[1], '*', 'from', ARGV[1], 'to', ARGV[2], 'text', ARGV[3],
-                      'ts', ARGV[5])
-redis.call('SET', KEYS[2], id .. '|' .. ARGV[4], 'EX', tonumber(ARGV[6]))
-return {id, 1}
+if redis.call('SISMEMBER', KEYS[4], ARGV[1]) == 1
+    or redis.call('SISMEMBER', KEYS[4], ARGV[2]) == 1 then
+  return redis.error_reply('GONE')
+end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', tonumber(ARGV[7]), '*', 'from', ARGV[1],
+                      'to', ARGV[2], 'text', ARGV[3], 'ts', ARGV[5])
+local ttl = tonumber(ARGV[6])
+redis.call('SET', KEYS[2], id .. '|' .. ARGV[4], 'EX', ttl)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[5])
+redis.call('ZADD', KEYS[3], tonumber(ARGV[5]) + ttl * 1000, ARGV[8])
+redis.call('EXPIRE', KEYS[3], ttl)
+local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+return {id, 1, oldest[1][1]}
 """
 
 # KEYS[1] recipient conversation list, KEYS[2] recipient incoming ids of this conversation,
-# KEYS[3] recipient event stream
+# KEYS[3] recipient event stream, KEYS[4] recipient erasure fence
 # ARGV[1] conversation id, ARGV[2] message id, ARGV[3] score of the id, ARGV[4] ts ms,
-# ARGV[5] event payload (JSON), ARGV[6] events maxlen
-# -> 1 if delivered now, 0 if it had been delivered before
+# ARGV[5] event payload (JSON), ARGV[6] events maxlen, ARGV[7] sender,
+# ARGV[8] score of the oldest id the stream kept ('' for none: nothing to drop)
+# -> 1 if delivered now, 0 if it had been delivered before (or the recipient is erased)
 DELIVER = """
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  return 0
+end
 redis.call('ZADD', KEYS[1], 'GT', tonumber(ARGV[4]), ARGV[1])
+if ARGV[8] ~= '' then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[8])
+end
 if redis.call('ZADD', KEYS[2], 'NX', tonumber(ARGV[3]), ARGV[2]) == 0 then
   return 0
 end
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', tonumber(ARGV[6]), '*', 'data', ARGV[5])
 return 1
 """
+
+# KEYS[1] sender conversation list, KEYS[2] sender erasure fence
+# ARGV[1] conversation id, ARGV[2] message ts ms -> 1, or 0 once the sender is being erased
+TOUCH = """
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return 0
+end
+redis.call('ZADD', KEYS[1], 'GT', tonumber(ARGV[2]), ARGV[1])
+return 1
+"""
+
+# Erasure, per conversation, first step. KEYS[1] users erased from the conversation,
+# KEYS[2] idempotency index; ARGV[1] user, ARGV[2] fence ttl s
+# -> every idempotency index member: from here on SEND refuses the conversation, so the
+#    list is complete when the next step deletes the records.
+CONV_FENCE = """
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+return redis.call('ZRANGE', KEYS[2], 0, -1)
+"""
+
+# Erasure, per conversation, second step. KEYS[1] conversation stream, KEYS[2] idempotency
+# index, KEYS[3..] the idempotency records named by ARGV[2..] (index members `<from>:<key>`)
+# ARGV[1] user
+# Removes the user's messages and records; once no message is left (both sides gone, or
+# the other side never wrote), the whole conversation: every record and the index.
+# -> {messages removed, messages left}
+CONV_ERASE = (
+    COMPACT
+    + """
+local who = ARGV[1]
+local removed, left = compact(KEYS[1], function(f) return field(f, 'from') == who end)
+for i = 2, #ARGV do
+  local from = string.match(ARGV[i], '^(.*):[^:]*$')
+  if left == 0 or from == who then
+    redis.call('DEL', KEYS[i + 1])
+    redis.call('ZREM', KEYS[2], ARGV[i])
+  end
+end
+if left == 0 then
+  redis.call('DEL', KEYS[2])
+end
+return {removed, left}
+"""
+)
+
+# Erasure of `ARGV[1]`, in the slot of the other party of one of its conversations.
+# KEYS[1] their conversation list, KEYS[2] their incoming ids of this conversation (all
+# from the erased user), KEYS[3] their read pointers, KEYS[4] their event stream
+# ARGV[1] erased user, ARGV[2] conversation id, ARGV[3] '1' when the conversation is gone
+# -> events removed
+PEER_ERASE = (
+    COMPACT
+    + """
+redis.call('DEL', KEYS[2])
+if ARGV[3] == '1' then
+  redis.call('ZREM', KEYS[1], ARGV[2])
+  redis.call('HDEL', KEYS[3], ARGV[2])
+end
+local who = ARGV[1]
+local removed = compact(KEYS[4], function(f) return about(f, who) end)
+return removed
+"""
+)
 
 # KEYS[1] user read pointers; ARGV[1] conversation id, ARGV[2] message id.
 # Moves the pointer forward only (compares ms, then seq); returns the pointer after the call.
@@ -114,6 +282,11 @@ def valid_id(stream_id: str) -> bool:
     return id_parts(stream_id) is not None
 
 
+def _score_arg(stream_id: str) -> str:
+    """`id_score` as the integer text a Lua script compares scores with."""
+    return f"{id_score(stream_id):.0f}"
+
+
 @dataclass(frozen=True)
 class Message:
     id: str
@@ -145,6 +318,12 @@ def _message(conv: str, stream_id: str, fields: dict[str, str]) -> Message:
     )
 
 
+def _other(conv: str, me: str) -> str:
+    """The other participant of one of my conversations."""
+    lo, _, hi = conv.partition("|")
+    return hi if lo == me else lo
+
+
 def _unavailable(exc: Exception) -> Unavailable:
     return Unavailable(
         "messaging is temporarily unavailable; retry shortly", {"cause": type(exc).__name__}
@@ -155,26 +334,50 @@ class Inbox:
     def __init__(self, redis: aioredis.Redis) -> None:
         # redis-py's annotations ignore decode_responses=True; every reply here is str.
         self.redis: Any = redis
+        self._open = redis.register_script(OPEN)
         self._send = redis.register_script(SEND)
         self._deliver = redis.register_script(DELIVER)
+        self._touch = redis.register_script(TOUCH)
         self._mark = redis.register_script(MARK_READ)
+        self._conv_fence = redis.register_script(CONV_FENCE)
+        self._conv_erase = redis.register_script(CONV_ERASE)
+        self._peer_erase = redis.register_script(PEER_ERASE)
 
     async def send(
-        self, sender: str, recipient: str, text: str, idem_key: str
+        self, sender: str, recipient: str, text: str, idem_key: str, keep: int = MESSAGES_KEPT
     ) -> tuple[Message, bool]:
-        """Returns (message, created). Raise Conflict when the key was used with another body."""
+        """Returns (message, created); the conversation keeps its newest `keep` messages.
+        Raise Conflict when the key was used with another body, NotFound when either
+        account is being erased."""
         conv = rkeys.conversation_id(sender, recipient)
         body_hash = hashlib.sha256(json.dumps([recipient, text]).encode()).hexdigest()[:32]
         now_ms = int(time.time() * 1000)
         try:
-            msg_id, created = await self._send(
-                keys=[rkeys.conv_stream(conv), rkeys.idempotency(conv, sender, idem_key)],
-                args=[sender, recipient, text, body_hash, now_ms, IDEM_TTL],
+            await self._open(
+                keys=[rkeys.user_convs(sender), rkeys.user_erased(sender)], args=[conv, now_ms]
+            )
+            msg_id, created, oldest = await self._send(
+                keys=[
+                    rkeys.conv_stream(conv),
+                    rkeys.idempotency(conv, sender, idem_key),
+                    rkeys.idempotency_index(conv),
+                    rkeys.conv_erased(conv),
+                ],
+                args=[
+                    sender,
+                    recipient,
+                    text,
+                    body_hash,
+                    now_ms,
+                    IDEM_TTL,
+                    max(1, keep),
+                    f"{sender}:{idem_key}",
+                ],
             )
             if not created:
                 entries = await self.redis.xrange(rkeys.conv_stream(conv), msg_id, msg_id)
-                if not entries:  # pragma: no cover - the record outlived the message
-                    raise Conflict("this idempotency key belongs to a deleted message")
+                if not entries:  # trimmed by retention, or erased
+                    raise Conflict("this Idempotency-Key belongs to a message no longer kept")
                 message = _message(conv, msg_id, entries[0][1])
             else:
                 message = Message(msg_id, conv, sender, recipient, text, now_ms)
@@ -188,18 +391,25 @@ class Inbox:
                         rkeys.user_convs(recipient),
                         rkeys.user_incoming(recipient, conv),
                         rkeys.user_events(recipient),
+                        rkeys.user_erased(recipient),
                     ],
                     args=[
                         conv,
                         message.id,
-                        id_score(message.id),
+                        _score_arg(message.id),
                         message.sent_at_ms,
                         event,
                         EVENTS_MAXLEN,
+                        sender,
+                        _score_arg(oldest) if oldest else "",
                     ],
                     client=pipe,
                 )
-                pipe.zadd(rkeys.user_convs(sender), {conv: message.sent_at_ms}, gt=True)
+                await self._touch(
+                    keys=[rkeys.user_convs(sender), rkeys.user_erased(sender)],
+                    args=[conv, message.sent_at_ms],
+                    client=pipe,
+                )
                 pipe.publish(rkeys.EVENTS_CHANNEL, recipient)
                 await pipe.execute()
         except ResponseError as exc:
@@ -208,6 +418,8 @@ class Inbox:
                     "this Idempotency-Key was already used for a different message",
                     {"idempotency_key": idem_key},
                 ) from exc
+            if "GONE" in str(exc):
+                raise NotFound("user not found", {"id": recipient}) from exc
             raise _unavailable(exc) from exc
         except (RedisError, OSError) as exc:
             raise _unavailable(exc) from exc
@@ -272,11 +484,10 @@ class Inbox:
                 last = await self.redis.xrevrange(rkeys.conv_stream(conv), "+", "-", count=1)
                 floor = f"({id_score(read_ptr)}" if read_ptr else "-inf"
                 unread = await self.redis.zcount(rkeys.user_incoming(me, conv), floor, "+inf")
-                lo, hi = conv.split("|")
                 out.append(
                     {
                         "conversation_id": conv,
-                        "with_user_id": hi if lo == me else lo,
+                        "with_user_id": _other(conv, me),
                         "last_message": (
                             _message(conv, str(last[0][0]), last[0][1]).as_dict() if last else None
                         ),
@@ -338,17 +549,86 @@ class Inbox:
         except (RedisError, OSError):
             pass  # the request/acceptance itself is in Neo4j; the REST lists show it
 
-    async def delete_user_data(self, user: str) -> None:
-        """On account deletion: the user's own index, pointers and events (not the other
-        party's copy of shared conversations)."""
+    async def erase_user(self, user: str) -> dict[str, int]:
+        """Erase an account's messaging data, before its graph is deleted:
+
+        1. fence the user's slot (OPEN and TOUCH refuse it, DELIVER ignores it) and list
+           the user's conversations: every conversation they wrote in is listed (OPEN runs
+           before the message exists), every one they received in too (DELIVER);
+        2. per conversation, fence it (SEND refuses it from now on) and list its
+           idempotency records;
+        3. per conversation, remove the user's messages and records, and the whole
+           conversation once no message of either side is left;
+        4. per other party, remove their incoming ids from the user (unread), the
+           conversation from their list and read pointers when it is gone, and events
+           about the user from their event stream;
+        5. delete the user's own keys (list, incoming ids, read pointers, events).
+
+        Every step is idempotent and the user's list goes last, so a call cut short by a
+        Redis failure (Unavailable, 503) is finished by calling again. Fences expire after
+        ERASURE_FENCE_TTL seconds. Returns counts for the log: conversations, messages
+        removed, conversations removed."""
+        stats = {"conversations": 0, "messages": 0, "conversations_removed": 0}
         try:
-            convs: list[str] = await self.redis.zrange(rkeys.user_convs(user), 0, -1)
-            keys = [
+            async with self.redis.pipeline(transaction=True) as tx:  # one slot: {u:<user>}
+                tx.set(rkeys.user_erased(user), "1", ex=ERASURE_FENCE_TTL)
+                tx.zrange(rkeys.user_convs(user), 0, -1)
+                _, convs = await tx.execute()
+            for i in range(0, len(convs), ERASE_BATCH):
+                await self._erase_conversations(user, convs[i : i + ERASE_BATCH], stats)
+            await self.redis.delete(
                 rkeys.user_convs(user),
                 rkeys.user_read(user),
                 rkeys.user_events(user),
                 *(rkeys.user_incoming(user, c) for c in convs),
-            ]
-            await self.redis.delete(*keys)
-        except (RedisError, OSError):
-            pass
+            )
+        except (RedisError, OSError) as exc:
+            raise _unavailable(exc) from exc
+        return stats
+
+    async def _erase_conversations(
+        self, user: str, convs: list[str], stats: dict[str, int]
+    ) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for conv in convs:
+                await self._conv_fence(
+                    keys=[rkeys.conv_erased(conv), rkeys.idempotency_index(conv)],
+                    args=[user, ERASURE_FENCE_TTL],
+                    client=pipe,
+                )
+            members: list[list[str]] = await pipe.execute()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for conv, records in zip(convs, members, strict=True):
+                await self._conv_erase(
+                    keys=[
+                        rkeys.conv_stream(conv),
+                        rkeys.idempotency_index(conv),
+                        *(rkeys.idempotency(conv, *_record(m)) for m in records),
+                    ],
+                    args=[user, *records],
+                    client=pipe,
+                )
+            erased: list[list[int]] = await pipe.execute()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for conv, (removed, left) in zip(convs, erased, strict=True):
+                other = _other(conv, user)
+                stats["conversations"] += 1
+                stats["messages"] += int(removed)
+                stats["conversations_removed"] += int(left) == 0
+                await self._peer_erase(
+                    keys=[
+                        rkeys.user_convs(other),
+                        rkeys.user_incoming(other, conv),
+                        rkeys.user_read(other),
+                        rkeys.user_events(other),
+                    ],
+                    args=[user, conv, "1" if int(left) == 0 else "0"],
+                    client=pipe,
+                )
+            await pipe.execute()
+
+
+def _record(member: str) -> tuple[str, str]:
+    """An idempotency index member `<sender>:<key>` as (sender, key); keys hold no `:`."""
+    sender, _, key = member.rpartition(":")
+    return sender, key

@@ -3,9 +3,11 @@
 Keys that one atomic step (a Lua script or MULTI) touches together share a hash tag,
 so the design works on Redis Cluster:
 
-- `{c:<conv>}`: one conversation: its message stream and its idempotency records.
+- `{c:<conv>}`: one conversation: its message stream, its idempotency records and their
+  index, the erasure fence.
 - `{u:<user>}`: one user: conversation index, per-conversation incoming ids, read
-  pointers, event stream (real-time delivery and resume), rate-limit windows.
+  pointers, event stream (real-time delivery and resume), the erasure fence, rate-limit
+  windows.
 - cache entries and version counters have their own keys: no cache step is multi-key.
 
 Steps across slots (conversation → recipient → sender) are idempotent (NX adds keyed by
@@ -34,6 +36,18 @@ def idempotency(conv: str, sender: str, key: str) -> str:
     return f"{PREFIX}:{{c:{conv}}}:idem:{sender}:{key}"
 
 
+def idempotency_index(conv: str) -> str:
+    """ZSET `<sender>:<key>` -> expiry (ms) of the conversation's idempotency records, so
+    an account's erasure finds its records without scanning keys."""
+    return f"{PREFIX}:{{c:{conv}}}:idemidx"
+
+
+def conv_erased(conv: str) -> str:
+    """SET of participants whose account is being erased: sends in this conversation are
+    refused (a fence with a TTL, for sends in flight during the erasure)."""
+    return f"{PREFIX}:{{c:{conv}}}:erased"
+
+
 # ------------------------------------------------------------------ user slot
 
 
@@ -55,6 +69,11 @@ def user_read(user: str) -> str:
 def user_events(user: str) -> str:
     """STREAM of events pushed to the user's sockets; clients resume from an event id."""
     return f"{PREFIX}:{{u:{user}}}:events"
+
+
+def user_erased(user: str) -> str:
+    """Fence (a string with a TTL) while the account's messaging data is being erased."""
+    return f"{PREFIX}:{{u:{user}}}:erased"
 
 
 def rate(user_or_ip: str, action: str, window: int) -> str:

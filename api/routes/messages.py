@@ -68,7 +68,14 @@ async def send(
     message (200) and creates nothing; keys are remembered for 25 hours."""
     await ratelimit.hit(redis, user.id, "send", settings.send_rate_per_10s, 10, fail_open=False)
     message, created = await services.send_message(
-        graph, cache, inbox, user.id, body.to, body.text, idempotency_key
+        graph,
+        cache,
+        inbox,
+        user.id,
+        body.to,
+        body.text,
+        idempotency_key,
+        settings.messages_per_conversation,
     )
     if not created:
         response.status_code = status.HTTP_200_OK

@@ -30,7 +30,8 @@ async def update_me(
 
 @router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_me(user: CurrentUser, graph: GraphDep, cache: CacheDep, inbox: InboxDep) -> None:
-    """Delete my account, posts and comments. My tokens stop working at once."""
+    """Delete my account, posts and comments, and my messages from every conversation
+    (docs/inbox.md). My tokens stop working at once. A 503 deleted nothing: retry."""
     await services.delete_account(graph, cache, inbox, user.id)
 
 
