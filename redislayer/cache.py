@@ -17,11 +17,14 @@ Contract (details and reasoning in docs/caching.md):
 - Redis down or slow: every Redis call has a short timeout; failures trip a breaker
   for one second, reads go straight to Neo4j (counted as fallbacks), and a write whose
   invalidation could not be recorded schedules a global epoch bump for when Redis returns.
+- Restart fence: a fenced read (principals) never trusts a Redis that restarted since the
+  fence was last set; the first such read bumps the global epoch (see FENCE_SCRIPT).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import random
@@ -31,7 +34,7 @@ from typing import Any, TypeVar
 
 import redis
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from core import metrics
 from redislayer import rkeys
@@ -73,6 +76,21 @@ def _fresh(entry: str, stamp: str, seen: dict[str, str | None]) -> str | None:
 # revocation: it is announced on `rkeys.AUTH_CHANNEL` in the same round trip, after the
 # counter, so the user's open sockets re-check their token and read the new principal.
 _PRINCIPAL_VERSION = rkeys.version("auth", "")
+
+
+# The restart fence. Bumps can be lost: made while Redis was down (the writer can only
+# schedule a repair in its own memory), or acknowledged in the last second before a crash
+# (the append-only file is fsynced every second). Redis never persists its script cache, so
+# a Redis that restarted has forgotten this script: a fenced read (`CachePolicy.fenced`,
+# the principal) that finds it missing first bumps `epoch:all`, then loads it again. No
+# entry cached before the restart is served after it, whichever worker reads first, and
+# whether or not the worker that lost a bump is still alive.
+FENCE_SCRIPT = "return 1 -- socialgraph cache fence: loaded after epoch:all was bumped"
+FENCE_SHA = hashlib.sha1(FENCE_SCRIPT.encode(), usedforsecurity=False).hexdigest()  # its name
+
+
+class FenceMissing(RedisError):
+    """The fence vanished again right after it was set (SCRIPT FLUSH in between)."""
 
 
 def _queue_bumps(pipe: Any, keys: Iterable[str]) -> None:
@@ -141,6 +159,7 @@ class Cache:
             load=load,
             optional=policy.answer_keys(),
             depends=lambda value: [policy.answer_key(e) for e in depends(value)],
+            fenced=policy.fenced,
         )
 
     async def get_or_compute(
@@ -155,6 +174,7 @@ class Cache:
         load: Callable[[str], T],
         optional: Iterable[str] = (),
         depends: Callable[[V], Iterable[str]] = lambda _: (),
+        fenced: bool = False,
     ) -> T:
         """The key-level form of `read` (which service code uses, with a declared policy).
 
@@ -166,7 +186,8 @@ class Cache:
         under, and a hit needs them equal to the current ones. `optional` counters are read
         too, but only those that `depends(value)` names are recorded and compared (e.g. a
         cold-start answer depends on the global popularity epoch). Versions and entry come
-        back in one round trip (a pipeline: on Redis Cluster each key goes to its own slot)."""
+        back in one round trip (a pipeline: on Redis Cluster each key goes to its own slot).
+        `fenced`: the same round trip checks the restart fence (`_lookup`)."""
 
         async def computed() -> T:
             metrics.COMPUTE.labels(kind).inc()
@@ -179,10 +200,7 @@ class Cache:
         optional_keys = list(optional)
         key = rkeys.cached(kind, *parts)
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.mget([*version_keys, *optional_keys])
-                pipe.get(key)
-                values, raw = await pipe.execute()
+            values, raw = await self._lookup(key, [*version_keys, *optional_keys], fenced)
         except (RedisError, OSError) as exc:
             self._tripped(exc)
             metrics.CACHE.labels(kind, "fallback").inc()
@@ -223,6 +241,40 @@ class Cache:
             raise
         finally:
             self._inflight.pop(flight, None)
+
+    async def _lookup(
+        self, key: str, counters: list[str], fenced: bool
+    ) -> tuple[list[str | None], str | None]:
+        """The counters' values and the entry, in one round trip. A fenced read also asks
+        Redis for the fence script (`EVALSHA`, on the entry's node): a Redis without it
+        has (re)started since the fence was last set and may have lost bumps, so the cache
+        is re-armed (`_rearm`) and the read repeated."""
+        for _ in range(2):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                if fenced:
+                    pipe.evalsha(FENCE_SHA, 1, key)
+                pipe.mget(counters)
+                pipe.get(key)
+                replies = await pipe.execute(raise_on_error=False)
+            if fenced:
+                armed, *replies = replies
+                if isinstance(armed, NoScriptError):
+                    await self._rearm()
+                    continue
+                replies.insert(0, armed)
+            if failed := [r for r in replies if isinstance(r, Exception)]:
+                raise failed[0]
+            return replies[-2], replies[-1]
+        raise FenceMissing("the restart fence vanished again right after it was set")
+
+    async def _rearm(self) -> None:
+        """Hide every cached entry (`epoch:all`), then set the fence: a reader that finds
+        the fence finds the epoch bumped (one connection, in order)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            _queue_bumps(pipe, [GLOBAL])
+            pipe.script_load(FENCE_SCRIPT)
+            await pipe.execute()
+        log.warning("redis has no restart fence (it restarted): global cache epoch bumped")
 
     async def _fill(
         self,

@@ -13,6 +13,9 @@ A `CachePolicy` is all the cache needs to know about a read (docs/caching.md):
     them (decided before the read), `answer_epochs` only answers that depend on them
     (decided after the computation, recorded with the entry, checked on every hit);
   - `epoch:all` stamps every entry of every kind (account deletion, Redis repair).
+- `fenced`: entries are served only by a Redis that was re-armed since it last started
+  (the restart fence of `redislayer/cache.py`): a bump lost while Redis was down (or in
+  the last second before a crash) can never leave a stale entry of this kind served.
 
 `Cache.read` turns a policy into keys; `api/invalidate.py` bumps counters by the `Version`
 and `Epoch` names below, so a read or a bump of an undeclared name fails the type check.
@@ -49,6 +52,7 @@ class CachePolicy:
     epochs: tuple[Epoch, ...] = ()
     request_epochs: tuple[Epoch, ...] = ()
     answer_epochs: tuple[Epoch, ...] = ()
+    fenced: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in get_args(CacheKind):
@@ -88,7 +92,9 @@ class CachePolicy:
 
 
 # Who a token's subject is now (token version, roles): every authenticated request.
-AUTH = CachePolicy("auth", ttl=60.0, version="auth", users=("user",))
+# Fenced: a revocation (logout, role change, deletion) made while Redis was down applies on
+# the first request after Redis returns, on every worker (docs/caching.md).
+AUTH = CachePolicy("auth", ttl=60.0, version="auth", users=("user",), fenced=True)
 # What decides whether `sender` may message `recipient`: every message send.
 PERM = CachePolicy("perm", ttl=300.0, version="perm", users=("sender", "recipient"))
 # A public profile as a given viewer sees it.
