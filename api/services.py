@@ -151,14 +151,24 @@ async def unfriend(graph: Graph, cache: Cache, me: str, other: str) -> None:
     await invalidate.friendship_changed(cache, graph, me, other)
 
 
-async def block(graph: Graph, cache: Cache, me: str, other: str) -> None:
+async def block(graph: Graph, cache: Cache, inbox: Inbox, me: str, other: str) -> None:
+    """Then the conversation hides from me and their events stop (`Inbox.hide`). If
+    Redis fails there, 503: the block is idempotent, so the client retries it whole."""
     await friends.block(graph, me, other)
     await invalidate.friendship_changed(cache, graph, me, other)
+    await inbox.hide(me, other)
 
 
-async def unblock(graph: Graph, cache: Cache, me: str, other: str) -> None:
-    await friends.unblock(graph, me, other)
+async def unblock(graph: Graph, cache: Cache, inbox: Inbox, me: str, other: str) -> None:
+    """Then the conversation comes back (`Inbox.unhide`). A retry after a 503 there finds
+    no block (404) and still brings the conversation back."""
+    try:
+        await friends.unblock(graph, me, other)
+    except NotFound:
+        await inbox.unhide(me, other)
+        raise
     await invalidate.friendship_changed(cache, graph, me, other)
+    await inbox.unhide(me, other)
 
 
 # ------------------------------------------------------------------ posts

@@ -13,7 +13,8 @@ A send is four idempotent steps, each one Lua script inside one hash slot:
 2. DELIVER (slot `{u:<recipient>}`): ZADD NX the message id to the recipient's incoming
    set (dropping ids trimmed from the stream); only when it was new, bump the
    conversation in the recipient's list and XADD a `message` event to the recipient's
-   event stream; nothing at all while the recipient is being erased.
+   event stream, unless the recipient blocked the sender (no event) or is being erased
+   (nothing at all).
 3. TOUCH (slot `{u:<sender>}`): bump the conversation in the sender's list.
 
 A failure between steps leaves a message that a retry (same idempotency key) finishes
@@ -25,6 +26,10 @@ its messages from every conversation, the whole conversation once nothing of eit
 is left, its idempotency records, indexes and events, and its events in the other
 parties' streams. Event streams (delivery log) keep the last EVENTS_MAXLEN events; a
 client resuming from an older id is told to resync over REST.
+
+Blocks (docs/inbox.md): `hide` mirrors a block into the blocker's slot: the conversation
+leaves the blocker's list, unread counts and history, and the blocked user's queued events
+leave the blocker's event stream; `unhide` brings the conversation back as it was.
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ ERASE_BATCH = 500  # conversations per pipeline while erasing an account
 TOTAL_UNREAD_SCAN = 500  # total unread counts the 500 most recent conversations
 CONVERSATIONS = "inbox.conversations"  # cursor tag (core/paging.py): [tag, score, conv]
 
-# A Lua prelude shared by the scripts that remove entries from a stream (erasure).
+# A Lua prelude shared by the scripts that remove entries from a stream (erasure, blocks).
 # compact(key, doomed) deletes every entry for which doomed(fields) is true and then
 # rebuilds the stream from the survivors: XDEL alone only flags an entry inside its node,
 # so the removed text would stay in memory and in RDB snapshots until the whole node went.
@@ -155,7 +160,7 @@ return {id, 1, oldest[1][1]}
 """
 
 # KEYS[1] recipient conversation list, KEYS[2] recipient incoming ids of this conversation,
-# KEYS[3] recipient event stream, KEYS[4] recipient erasure fence
+# KEYS[3] recipient event stream, KEYS[4] recipient erasure fence, KEYS[5] recipient blocks
 # ARGV[1] conversation id, ARGV[2] message id, ARGV[3] score of the id, ARGV[4] ts ms,
 # ARGV[5] event payload (JSON), ARGV[6] events maxlen, ARGV[7] sender,
 # ARGV[8] score of the oldest id the stream kept ('' for none: nothing to drop)
@@ -170,6 +175,9 @@ if ARGV[8] ~= '' then
 end
 if redis.call('ZADD', KEYS[2], 'NX', tonumber(ARGV[3]), ARGV[2]) == 0 then
   return 0
+end
+if redis.call('SISMEMBER', KEYS[5], ARGV[7]) == 1 then
+  return 1
 end
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', tonumber(ARGV[6]), '*', 'data', ARGV[5])
 return 1
@@ -222,7 +230,8 @@ return {removed, left}
 
 # Erasure of `ARGV[1]`, in the slot of the other party of one of its conversations.
 # KEYS[1] their conversation list, KEYS[2] their incoming ids of this conversation (all
-# from the erased user), KEYS[3] their read pointers, KEYS[4] their event stream
+# from the erased user), KEYS[3] their read pointers, KEYS[4] their event stream,
+# KEYS[5] their blocks
 # ARGV[1] erased user, ARGV[2] conversation id, ARGV[3] '1' when the conversation is gone
 # -> events removed
 PEER_ERASE = (
@@ -233,8 +242,21 @@ if ARGV[3] == '1' then
   redis.call('ZREM', KEYS[1], ARGV[2])
   redis.call('HDEL', KEYS[3], ARGV[2])
 end
+redis.call('SREM', KEYS[5], ARGV[1])
 local who = ARGV[1]
 local removed = compact(KEYS[4], function(f) return about(f, who) end)
+return removed
+"""
+)
+
+# A block, in the blocker's slot. KEYS[1] blocker's blocks, KEYS[2] blocker's event stream
+# ARGV[1] blocked user -> events removed
+HIDE = (
+    COMPACT
+    + """
+redis.call('SADD', KEYS[1], ARGV[1])
+local who = ARGV[1]
+local removed = compact(KEYS[2], function(f) return about(f, who) end)
 return removed
 """
 )
@@ -342,6 +364,7 @@ class Inbox:
         self._conv_fence = redis.register_script(CONV_FENCE)
         self._conv_erase = redis.register_script(CONV_ERASE)
         self._peer_erase = redis.register_script(PEER_ERASE)
+        self._hide = redis.register_script(HIDE)
 
     async def send(
         self, sender: str, recipient: str, text: str, idem_key: str, keep: int = MESSAGES_KEPT
@@ -392,6 +415,7 @@ class Inbox:
                         rkeys.user_incoming(recipient, conv),
                         rkeys.user_events(recipient),
                         rkeys.user_erased(recipient),
+                        rkeys.user_blocks(recipient),
                     ],
                     args=[
                         conv,
@@ -441,18 +465,26 @@ class Inbox:
         conv = rkeys.conversation_id(me, other)
         key = rkeys.conv_stream(conv)
         try:
-            if after is not None:
-                raw = await self.redis.xrange(key, f"({after}", "+", count=limit + 1)
-                more_newer = len(raw) > limit
-                raw = raw[:limit]
-                msgs = [_message(conv, i, f) for i, f in reversed(raw)]
-                older = msgs[-1].id if msgs else after
-                newer = msgs[0].id if msgs and more_newer else None
-                return msgs, older, newer
-            start = f"({before}" if before is not None else "+"
-            raw = await self.redis.xrevrange(key, start, "-", count=limit + 1)
+            # A conversation I hid by blocking reads like one that does not exist.
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.sismember(rkeys.user_blocks(me), other)
+                if after is not None:
+                    pipe.xrange(key, f"({after}", "+", count=limit + 1)
+                else:
+                    start = f"({before}" if before is not None else "+"
+                    pipe.xrevrange(key, start, "-", count=limit + 1)
+                hidden, raw = await pipe.execute()
         except (RedisError, OSError) as exc:
             raise _unavailable(exc) from exc
+        if hidden:
+            raw = []
+        if after is not None:
+            more_newer = len(raw) > limit
+            raw = raw[:limit]
+            msgs = [_message(conv, i, f) for i, f in reversed(raw)]
+            older = msgs[-1].id if msgs else after
+            newer = msgs[0].id if msgs and more_newer else None
+            return msgs, older, newer
         more_older = len(raw) > limit
         msgs = [_message(conv, i, f) for i, f in raw[:limit]]
         older_page = msgs[-1].id if msgs and more_older else None
@@ -463,17 +495,27 @@ class Inbox:
         self, me: str, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Conversation list, most recent first, with the last message and my unread count;
-        and the cursor of the next page."""
+        and the cursor of the next page. Conversations with users I blocked are left out."""
         after = paging.expect(cursor, CONVERSATIONS, float, str)
         key = rkeys.user_convs(me)
         try:
+            blocked = set(await self.redis.smembers(rkeys.user_blocks(me)))
             top = "+inf" if after is None else after[1]
+            # Each blocked user hides at most one conversation: fetch that many more.
             raw = await self.redis.zrange(
-                key, top, "-inf", byscore=True, desc=True, offset=0, num=limit + 50, withscores=True
+                key,
+                top,
+                "-inf",
+                byscore=True,
+                desc=True,
+                offset=0,
+                num=limit + 50 + len(blocked),
+                withscores=True,
             )
             if after is not None:
                 _, at, conv_after = after
                 raw = [(m, s) for m, s in raw if s < at or (s == at and m < conv_after)]
+            raw = [(m, s) for m, s in raw if _other(m, me) not in blocked]
             page = raw[: limit + 1]
             items = page[:limit]
             reads = (
@@ -508,8 +550,11 @@ class Inbox:
             raise Invalid("up_to must be a message id such as 1700000000000-0")
         conv = rkeys.conversation_id(me, other)
         try:
-            exists = await self.redis.xrange(rkeys.conv_stream(conv), up_to, up_to)
-            if not exists:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.sismember(rkeys.user_blocks(me), other)
+                pipe.xrange(rkeys.conv_stream(conv), up_to, up_to)
+                hidden, exists = await pipe.execute()
+            if hidden or not exists:
                 raise Invalid("no such message in this conversation", {"up_to": up_to})
             result = await self._mark(keys=[rkeys.user_read(me)], args=[conv, up_to])
             return str(result)
@@ -518,9 +563,11 @@ class Inbox:
 
     async def total_unread(self, me: str) -> int:
         try:
-            convs: list[str] = await self.redis.zrange(
-                rkeys.user_convs(me), 0, TOTAL_UNREAD_SCAN - 1, desc=True
+            blocked = set(await self.redis.smembers(rkeys.user_blocks(me)))
+            listed: list[str] = await self.redis.zrange(
+                rkeys.user_convs(me), 0, TOTAL_UNREAD_SCAN - 1 + len(blocked), desc=True
             )
+            convs = [c for c in listed if _other(c, me) not in blocked][:TOTAL_UNREAD_SCAN]
             if not convs:
                 return 0
             reads = await self.redis.hmget(rkeys.user_read(me), convs)
@@ -549,6 +596,24 @@ class Inbox:
         except (RedisError, OSError):
             pass  # the request/acceptance itself is in Neo4j; the REST lists show it
 
+    async def hide(self, me: str, other: str) -> None:
+        """After `me` blocked `other` (Neo4j committed): their conversation leaves my list,
+        unread counts and history, their events leave my event stream (a socket resuming
+        from before them gets `resync`), and DELIVER adds no event of theirs from now on.
+        Idempotent: a block answered 503 here is retried whole."""
+        try:
+            await self._hide(keys=[rkeys.user_blocks(me), rkeys.user_events(me)], args=[other])
+        except (RedisError, OSError) as exc:
+            raise _unavailable(exc) from exc
+
+    async def unhide(self, me: str, other: str) -> None:
+        """After `me` unblocked `other`: the conversation comes back as it was (messages,
+        read pointer, unread count); events removed by the block stay removed."""
+        try:
+            await self.redis.srem(rkeys.user_blocks(me), other)
+        except (RedisError, OSError) as exc:
+            raise _unavailable(exc) from exc
+
     async def erase_user(self, user: str) -> dict[str, int]:
         """Erase an account's messaging data, before its graph is deleted:
 
@@ -560,9 +625,9 @@ class Inbox:
         3. per conversation, remove the user's messages and records, and the whole
            conversation once no message of either side is left;
         4. per other party, remove their incoming ids from the user (unread), the
-           conversation from their list and read pointers when it is gone, and events
-           about the user from their event stream;
-        5. delete the user's own keys (list, incoming ids, read pointers, events).
+           conversation from their list and read pointers when it is gone, the user from
+           their blocks, and events about the user from their event stream;
+        5. delete the user's own keys (list, incoming ids, read pointers, events, blocks).
 
         Every step is idempotent and the user's list goes last, so a call cut short by a
         Redis failure (Unavailable, 503) is finished by calling again. Fences expire after
@@ -580,6 +645,7 @@ class Inbox:
                 rkeys.user_convs(user),
                 rkeys.user_read(user),
                 rkeys.user_events(user),
+                rkeys.user_blocks(user),
                 *(rkeys.user_incoming(user, c) for c in convs),
             )
         except (RedisError, OSError) as exc:
@@ -621,6 +687,7 @@ class Inbox:
                         rkeys.user_incoming(other, conv),
                         rkeys.user_read(other),
                         rkeys.user_events(other),
+                        rkeys.user_blocks(other),
                     ],
                     args=[user, conv, "1" if int(left) == 0 else "0"],
                     client=pipe,

@@ -6,8 +6,8 @@ so the design works on Redis Cluster:
 - `{c:<conv>}`: one conversation: its message stream, its idempotency records and their
   index, the erasure fence.
 - `{u:<user>}`: one user: conversation index, per-conversation incoming ids, read
-  pointers, event stream (real-time delivery and resume), the erasure fence, rate-limit
-  windows.
+  pointers, event stream (real-time delivery and resume), blocks (for the inbox), the
+  erasure fence, rate-limit windows.
 - cache entries and version counters have their own keys: no cache step is multi-key.
 
 Steps across slots (conversation → recipient → sender) are idempotent (NX adds keyed by
@@ -69,6 +69,12 @@ def user_read(user: str) -> str:
 def user_events(user: str) -> str:
     """STREAM of events pushed to the user's sockets; clients resume from an event id."""
     return f"{PREFIX}:{{u:{user}}}:events"
+
+
+def user_blocks(user: str) -> str:
+    """SET of user ids this user blocked (mirrors Neo4j's BLOCKED for the inbox: their
+    conversation is hidden from this user and their events are not delivered)."""
+    return f"{PREFIX}:{{u:{user}}}:blocks"
 
 
 def user_erased(user: str) -> str:

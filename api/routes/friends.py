@@ -117,16 +117,22 @@ async def unfriend(user_id: Target, user: CurrentUser, graph: GraphDep, cache: C
 
 
 @router.post("/blocks", status_code=status.HTTP_204_NO_CONTENT, responses=responses(400, 404))
-async def block(body: TargetUser, user: CurrentUser, graph: GraphDep, cache: CacheDep) -> None:
-    """Block a user: ends the friendship and pending requests; hides each from the other."""
-    await services.block(graph, cache, user.id, body.user_id)
+async def block(
+    body: TargetUser, user: CurrentUser, graph: GraphDep, cache: CacheDep, inbox: InboxDep
+) -> None:
+    """Block a user: ends the friendship and pending requests; hides each from the other,
+    and hides your conversation with them (docs/inbox.md)."""
+    await services.block(graph, cache, inbox, user.id, body.user_id)
 
 
 @router.delete(
     "/blocks/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404)
 )
-async def unblock(user_id: Target, user: CurrentUser, graph: GraphDep, cache: CacheDep) -> None:
-    await services.unblock(graph, cache, user.id, user_id)
+async def unblock(
+    user_id: Target, user: CurrentUser, graph: GraphDep, cache: CacheDep, inbox: InboxDep
+) -> None:
+    """Lift a block: your conversation with them comes back as it was (docs/inbox.md)."""
+    await services.unblock(graph, cache, inbox, user.id, user_id)
 
 
 @router.get("/blocks", response_model=Page[BlockItem], responses=responses(400))
