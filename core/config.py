@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     neo4j_connect_timeout: float = Field(5.0, validation_alias="NEO4J_CONNECT_TIMEOUT")
     neo4j_query_timeout: float = Field(10.0, validation_alias="NEO4J_QUERY_TIMEOUT")
     neo4j_pool_size: int = Field(50, validation_alias="NEO4J_POOL_SIZE")
+    # Analysts' queries (docs/analysis.md, "Limits"): at most this many at once per API
+    # process (each holds one pooled connection, so fewer than NEO4J_POOL_SIZE leaves users
+    # theirs) and per analyst; more get 429. A result over the byte cap gets 400.
+    analyst_max_concurrent: int = Field(4, ge=1, validation_alias="ANALYST_MAX_CONCURRENT")
+    analyst_max_per_user: int = Field(2, ge=1, validation_alias="ANALYST_MAX_PER_USER")
+    analyst_max_result_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, validation_alias="ANALYST_MAX_RESULT_BYTES"
+    )
 
     redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
     redis_timeout: float = Field(0.5, validation_alias="REDIS_TIMEOUT")
@@ -65,7 +73,6 @@ class Settings(BaseSettings):
         validation_alias="PASSWORD_PEPPERS",
     )
     password_pepper_id: str = Field("dev", validation_alias="PASSWORD_PEPPER_ID")
-
 
     login_rate_per_minute: int = Field(10, validation_alias="LOGIN_RATE_PER_MINUTE")
     # Per client IP across handles (a password spray), and registrations per client IP.
@@ -107,6 +114,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:
+        if self.analyst_max_concurrent >= self.neo4j_pool_size:
+            raise ValueError(
+                f"ANALYST_MAX_CONCURRENT ({self.analyst_max_concurrent}) must be below "
+                f"NEO4J_POOL_SIZE ({self.neo4j_pool_size}), or analysts can hold every "
+                "connection"
+            )
         if self.password_pepper_id not in self.password_peppers:
             raise ValueError(
                 f"PASSWORD_PEPPER_ID {self.password_pepper_id!r} is not a key of PASSWORD_PEPPERS"
@@ -119,19 +132,17 @@ class Settings(BaseSettings):
                 )
             if self.neo4j_password == DEV_NEO4J_PASSWORD:
                 raise ValueError("NEO4J_PASSWORD must be set in production")
-            if any(
-                v == DEV_PASSWORD_PEPPER or len(v) < 32 for v in self.password_peppers.values()
-            ):
-                raise ValueError(
-                    "PASSWORD_PEPPERS must map key ids to random values of at least 32 "
-                    "characters in production, e.g. "
-                    "PASSWORD_PEPPERS='{\"2026-01\": \"<secrets.token_urlsafe(48)>\"}' "
-                    "PASSWORD_PEPPER_ID=2026-01"
-                )
             if not self.metrics_token or len(self.metrics_token) < 32:
                 raise ValueError(
                     "METRICS_TOKEN must be set to a random value of at least 32 characters in "
                     "production: /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`"
+                )
+            if any(v == DEV_PASSWORD_PEPPER or len(v) < 32 for v in self.password_peppers.values()):
+                raise ValueError(
+                    "PASSWORD_PEPPERS must map key ids to random values of at least 32 "
+                    "characters in production, e.g. "
+                    'PASSWORD_PEPPERS=\'{"2026-01": "<secrets.token_urlsafe(48)>"}\' '
+                    "PASSWORD_PEPPER_ID=2026-01"
                 )
         return self
 

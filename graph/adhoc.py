@@ -13,8 +13,10 @@ graph new questions), so it cannot come from the catalog. What keeps it harmless
    transaction when it runs longer, and a client-side backstop a little later covers
    a server that stops answering. An explicit transaction (not `execute_read`) means
    the driver never retries an expensive analyst query by itself.
-3. **A row cap**: at most `row_cap + 1` records are pulled; the extra one only tells
-   the caller `truncated=True`.
+3. **A row cap and a byte cap**: at most `row_cap + 1` records are pulled; the extra one
+   only tells the caller `truncated=True`. With `max_bytes` (the API passes
+   `ANALYST_MAX_RESULT_BYTES`), rows are counted as compact JSON while they stream in and
+   the query is refused (`too_large`) past the cap, before the response is built.
 4. **A plan check** for the few things a read transaction still allows. Before
    running, the text is EXPLAINed (planned, not executed) in the same transaction and
    the plan is rejected when it uses another database (admin commands run against
@@ -41,7 +43,9 @@ graph new questions), so it cannot come from the catalog. What keeps it harmless
    from results, as a last line.
 
 Every refusal, syntax error and timeout raises `core.errors.QueryRejected` with
-Neo4j's message and, in `details`, `neo4j_code` (or `reason` for our own checks).
+Neo4j's message and, in `details`, `neo4j_code` (or `reason` for our own checks). So does
+a refusal by Neo4j's memory guard (reason `memory`): the same query would fail again, so
+it is the analyst's to change, not a "retry shortly".
 
 Should a hash leak anyway (a backup, a future bypass), it is useless offline: it is
 Argon2id over an HMAC of the password with a pepper key only the API holds.
@@ -240,6 +244,22 @@ async def _check_plan(
     return notes
 
 
+# Neo4j's memory guards (`dbms.memory.transaction.total.max`, `db.memory.transaction.max`,
+# the heap): Neo.TransientError.General.<one of these>.
+MEMORY_ERRORS = frozenset(
+    {
+        "MemoryPoolOutOfMemoryError",
+        "TransactionMemoryLimit",
+        "TransactionOutOfMemoryError",
+        "OutOfMemoryError",
+    }
+)
+
+
+def _is_memory(exc: Neo4jError) -> bool:
+    return (exc.code or "").rsplit(".", 1)[-1] in MEMORY_ERRORS
+
+
 def _is_timeout(exc: Neo4jError) -> bool:
     code = exc.code or ""
     return "TransactionTimedOut" in code or code.endswith("Transaction.Terminated")
@@ -254,6 +274,13 @@ def rejected(exc: Exception, timeout: float) -> Exception:
             return QueryRejected(
                 f"the query exceeded its {timeout:g} s timeout and Neo4j terminated it ({message})",
                 {"neo4j_code": code, "reason": "timeout"},
+            )
+        if _is_memory(exc):
+            return QueryRejected(
+                "Neo4j refused the query: it needs more memory than the server allows "
+                f"({message}). Running it again fails the same way; aggregate earlier, "
+                "add LIMIT or narrow the MATCH",
+                {"neo4j_code": code, "reason": "memory"},
             )
         if isinstance(exc, ClientError) or code.startswith("Neo.DatabaseError.Statement."):
             return QueryRejected(message, {"neo4j_code": code})
@@ -274,9 +301,10 @@ async def run_read(
     timeout: float,
     row_cap: int,
     check: bool,
+    max_bytes: int | None = None,
 ) -> AdhocResult:
     """Run one query through the executor's analyst read (`Graph.capped_read`: rolled
-    back, READ, server timeout, row cap) on `graph.database`.
+    back, READ, server timeout, row cap, byte cap) on `graph.database`.
 
     `check=True` adds the EXPLAIN plan check (ad-hoc text); catalog queries skip it.
     Text (not a catalog `Query`) is analyst text.
@@ -298,6 +326,7 @@ async def run_read(
                 params,
                 timeout=timeout,
                 row_cap=row_cap,
+                max_bytes=max_bytes,
                 check=plan_check if check else None,
             )
     except TimeoutError as exc:
@@ -319,14 +348,23 @@ async def run_adhoc(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     row_cap: int = DEFAULT_ROW_CAP,
+    max_bytes: int | None = None,
 ) -> AdhocResult:
-    """Run analyst Cypher read-only with a server timeout and a row cap.
+    """Run analyst Cypher read-only with a server timeout, a row cap and (optionally) a cap
+    on the result's JSON bytes.
 
     `params` go to Neo4j as parameters, never into the text. Raises `QueryRejected`
-    (writes, administrative commands, LOAD CSV, syntax errors, timeouts) and
-    `Unavailable`; never changes the graph.
+    (writes, administrative commands, LOAD CSV, credentials, syntax errors, timeouts, a
+    result over `max_bytes`, Neo4j's memory guard) and `Unavailable`; never changes the
+    graph.
     """
     precheck(text)
     return await run_read(
-        graph, analyst_query(text), params or {}, timeout=timeout, row_cap=row_cap, check=True
+        graph,
+        analyst_query(text),
+        params or {},
+        timeout=timeout,
+        row_cap=row_cap,
+        check=True,
+        max_bytes=max_bytes,
     )

@@ -146,15 +146,19 @@ async def run_named(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     row_cap: int = DEFAULT_ROW_CAP * 10,
+    max_bytes: int | None = None,
 ) -> AdhocResult:
     """Run analytics query `name` with typed `params` (defaults filled in).
 
     Raises `UnknownQuery` (a `NotFound`), `Invalid` (missing/unknown params),
-    `QueryRejected` (Neo4j refused a value, timeout) and `Unavailable`.
+    `QueryRejected` (Neo4j refused a value, timeout, memory, a result over `max_bytes`)
+    and `Unavailable`.
     """
     query = get_query(name)
     bound = bind(query, params or {})
-    return await run_read(graph, query, bound, timeout=timeout, row_cap=row_cap, check=False)
+    return await run_read(
+        graph, query, bound, timeout=timeout, row_cap=row_cap, check=False, max_bytes=max_bytes
+    )
 
 
 def fetch_rows(

@@ -338,11 +338,15 @@ class Graph:
         *,
         timeout: float,
         row_cap: int,
+        max_bytes: int | None = None,
         check: Callable[[Probe], Awaitable[list[str]]] | None = None,
     ) -> CappedRows:
         """The analysts' read: an explicit READ transaction with a server timeout (no
         driver retries of an expensive query), `check` run first inside it (a plan check),
         at most `row_cap + 1` records pulled, JSON-safe rows, always rolled back.
+        With `max_bytes`, records are pulled 100 at a time and the rows' JSON size is
+        counted as they come: past the cap, `QueryRejected` (reason `too_large`), so memory
+        holds about the cap, never the whole result.
         Notifications are on here (the service turns them off driver-wide). Driver errors
         pass through: the analyst path words them itself (graph/adhoc.py)."""
         bound = query.bind(params)
@@ -350,7 +354,7 @@ class Graph:
         async with self.driver.session(
             database=self.database,
             default_access_mode=neo4j.READ_ACCESS,
-            fetch_size=max(1, min(row_cap + 1, 1000)),
+            fetch_size=max(1, min(row_cap + 1, 1000 if max_bytes is None else 100)),
             notifications_min_severity="INFORMATION",
         ) as session:
             tx = await session.begin_transaction(
@@ -360,9 +364,23 @@ class Graph:
                 notes = await check(Probe(tx)) if check else []
                 result = await tx.run(query.text, bound)
                 columns = list(result.keys())
-                records = await result.fetch(row_cap + 1)
-                rows = [serialize.record(columns, r.values()) for r in records[:row_cap]]
-                return CappedRows(columns, rows, len(records) > row_cap, notes)
+                rows: list[Row] = []
+                size = 0
+                async for record in result:
+                    if len(rows) == row_cap:
+                        return CappedRows(columns, rows, True, notes)
+                    row = serialize.record(columns, record.values())
+                    if max_bytes is not None:
+                        size += serialize.json_size(row)
+                        if size > max_bytes:
+                            raise QueryRejected(
+                                f"the result is larger than {max_bytes:,} bytes (reached after "
+                                f"{len(rows):,} rows); add LIMIT, return fewer columns or "
+                                "aggregate in Cypher",
+                                {"reason": "too_large", "max_bytes": max_bytes},
+                            )
+                    rows.append(row)
+                return CappedRows(columns, rows, False, notes)
             finally:
                 # Never commit: a read transaction has nothing to keep, and rolling back
                 # is the last word should anything have slipped through.

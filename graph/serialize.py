@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -152,6 +153,12 @@ def to_jsonable(value: Any) -> Any:
         return [to_jsonable(v) for v in value]
     # Anything else the driver might add later: a string beats a crash in json.dumps.
     return str(value)
+
+
+def json_size(value: Any) -> int:
+    """Bytes of `value` (already JSON-safe) as compact UTF-8 JSON: what it adds to a response."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return len(text) if text.isascii() else len(text.encode())
 
 
 def record(keys: list[str], values: list[Any] | tuple[Any, ...]) -> dict[str, Any]:
