@@ -2,7 +2,9 @@
 exp, iss, aud checked).
 
 Tokens carry the user's `token_version`; bumping it in the graph (logout, account
-deletion) makes every earlier token fail, access and refresh alike.
+deletion) makes every earlier token fail, access and refresh alike. Refresh tokens also
+carry their login's family (`fam`): each is usable once (rotation with reuse detection,
+`redislayer/tokenfamily.py`).
 """
 
 from __future__ import annotations
@@ -53,9 +55,27 @@ class Claims:
     ver: int
     typ: TokenType
     exp: int
+    jti: str = ""
+    # A refresh token's family (one per login; redislayer/tokenfamily.py). A refresh token
+    # issued before families existed is a family of its own: its `jti`.
+    fam: str = ""
 
 
-def issue(settings: Settings, user_id: str, version: int, typ: TokenType) -> tuple[str, int]:
+def new_token_id() -> str:
+    return uuid.uuid4().hex
+
+
+def issue(
+    settings: Settings,
+    user_id: str,
+    version: int,
+    typ: TokenType,
+    *,
+    jti: str | None = None,
+    family: str | None = None,
+) -> tuple[str, int]:
+    """A signed token and its lifetime (s). A refresh token carries `family` as `fam`
+    (a new family, i.e. a new login, if None)."""
     now = int(time.time())
     ttl = (
         settings.access_token_minutes * 60
@@ -71,8 +91,10 @@ def issue(settings: Settings, user_id: str, version: int, typ: TokenType) -> tup
         "exp": now + ttl,
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
-        "jti": uuid.uuid4().hex,
+        "jti": jti or new_token_id(),
     }
+    if typ == "refresh":
+        payload["fam"] = family or new_token_id()
     return jwt.encode(payload, settings.jwt_secret, algorithm=ALGORITHM), ttl
 
 
@@ -123,4 +145,8 @@ def _decode(settings: Settings, token: str, expected: TokenType) -> Claims:
     sub = payload.get("sub")
     if not isinstance(ver, int) or not isinstance(sub, str):
         raise TokenError("the token is invalid")
-    return Claims(sub=sub, ver=ver, typ=expected, exp=int(payload["exp"]))
+    jti = payload.get("jti", "")
+    fam = payload.get("fam", jti)
+    if not isinstance(jti, str) or not isinstance(fam, str):
+        raise TokenError("the token is invalid")
+    return Claims(sub=sub, ver=ver, typ=expected, exp=int(payload["exp"]), jti=jti, fam=fam)

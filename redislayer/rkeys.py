@@ -86,6 +86,16 @@ def rate(user_or_ip: str, action: str, window: int) -> str:
     return f"{PREFIX}:{{u:{user_or_ip}}}:rate:{action}:{window}"
 
 
+# ------------------------------------------------------------------ refresh token families
+
+
+def refresh_family(family: str) -> str:
+    """HASH of one login's refresh tokens (redislayer/tokenfamily.py): `cur` = the id of
+    the one that may be used next, `user`, `revoked` once a used one came back. Its own
+    slot (`{rf:<family>}`): every key a family ever needs goes under this tag."""
+    return f"{PREFIX}:{{rf:{family}}}:family"
+
+
 # ------------------------------------------------------------------ pub/sub
 
 EVENTS_CHANNEL = f"{PREFIX}:events"  # payload: user id with new events (a wake-up, not the data)

@@ -13,7 +13,7 @@ from api.deps import CacheDep, CurrentUser, GraphDep, RedisDep, SettingsDep, una
 from api.errors import responses
 from api.schemas import RefreshIn, Token, UserCreate, UserPrivate
 from graph import users
-from redislayer import ratelimit
+from redislayer import ratelimit, tokenfamily
 
 router = APIRouter(tags=["auth"])
 
@@ -25,9 +25,19 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _tokens(settings: SettingsDep, user_id: str, version: int) -> Token:
+def _tokens(
+    settings: SettingsDep,
+    user_id: str,
+    version: int,
+    family: str | None = None,
+    refresh_id: str | None = None,
+) -> Token:
+    """An access token and a refresh token of `family` (a new one: a login) with the id
+    `refresh_id` (the family's next, after a rotation)."""
     access, ttl = security.issue(settings, user_id, version, "access")
-    refresh, rttl = security.issue(settings, user_id, version, "refresh")
+    refresh, rttl = security.issue(
+        settings, user_id, version, "refresh", jti=refresh_id, family=family
+    )
     return Token(
         access_token=access, expires_in=ttl, refresh_token=refresh, refresh_expires_in=rttl
     )
@@ -102,17 +112,42 @@ async def login(
 @router.post(
     "/auth/refresh",
     response_model=Token,
-    responses=responses(400, 401, notes={401: "invalid or revoked refresh token"}),
+    responses=responses(
+        400,
+        401,
+        notes={
+            401: "invalid, revoked or already used refresh token (a used one revokes "
+            "every refresh token of its login)",
+            503: "Redis unavailable: the refresh token was not used up; retry",
+        },
+    ),
 )
-async def refresh(body: RefreshIn, graph: GraphDep, settings: SettingsDep) -> Token:
+async def refresh(
+    body: RefreshIn, graph: GraphDep, settings: SettingsDep, redis: RedisDep
+) -> Token:
+    """Rotation: the answer holds a new refresh token and the one presented is used up.
+    Presenting a used one again revokes every refresh token descended from the same login
+    (RFC 9700; redislayer/tokenfamily.py). Needs Redis: 503 while it is down."""
     try:
         claims = security.decode(settings, body.refresh_token, "refresh")
     except security.TokenError as exc:
         raise unauthorized(str(exc)) from exc
     row = await users.principal(graph, claims.sub)
-    if row is None or row["token_version"] != claims.ver:
+    if row is None or row["token_version"] != claims.ver or not claims.jti:
         raise unauthorized("the refresh token was revoked; log in again")
-    return _tokens(settings, row["id"], row["token_version"])
+    successor = security.new_token_id()
+    lifetime = settings.refresh_token_days * 86400
+    outcome = await tokenfamily.rotate(
+        redis, claims.fam, claims.sub, claims.jti, successor, lifetime
+    )
+    if outcome == "reused":
+        raise unauthorized(
+            "refresh token reuse detected: it was used before, so every refresh token of "
+            "this login is revoked; log in again"
+        )
+    if outcome == "revoked":
+        raise unauthorized("this login's refresh tokens were revoked after a reuse; log in again")
+    return _tokens(settings, row["id"], row["token_version"], claims.fam, successor)
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, responses=responses(401))
