@@ -186,5 +186,6 @@ def requests(driver: Driver, rows: Sequence[dict[str, Any]], **kw: Any) -> int:
 
 
 def credentials(driver: Driver, rows: Sequence[dict[str, Any]], **kw: Any) -> int:
-    """Set password hashes and roles from rows {id, password_hash, roles}."""
+    """Set password hashes (on each user's :Credential) and roles from rows
+    {id, password_hash, pepper_id, roles}; hashes come from `core.passwords`."""
     return write_rows(driver, "seed.set_credentials", rows, label="credentials", **kw)
