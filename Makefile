@@ -22,10 +22,12 @@ TEST_ENV := SOCIALGRAPH_ENV=test \
 
 bootstrap: system-deps $(VENV)/.installed
 
-# Debian packages: Redis server, a JDK and Maven (the Neo4j jars come from Maven Central).
+# Debian packages: Redis server, a JDK and Maven (the Neo4j jars come from Maven Central),
+# and Chromium for the browser tests (Playwright drives it; it never downloads a browser).
 system-deps:
 	@missing=""; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
 	command -v mvn >/dev/null 2>&1 || missing="$$missing maven"; \
 	if [ -n "$$missing" ]; then \
