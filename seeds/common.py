@@ -6,16 +6,22 @@ through `seeds.bulk`. Each seed function returns a `SeedReport`; the CLI prints 
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
+import threading
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, ParamSpec
 
 from neo4j import Driver
+from neo4j.exceptions import DriverError, Neo4jError
 from rich.table import Table
 
 from graph.db import SyncGraph
@@ -116,6 +122,7 @@ class SeedReport:
     totals: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    retries: dict[str, int] = field(default_factory=dict)  # transient errors retried, by kind
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
@@ -150,6 +157,131 @@ class SeedReport:
                 cell(self.seconds.get(name), "{:.1f}"),
             )
         return table
+
+
+def counted(n: int, plural: str) -> str:
+    """`counted(1, "users")` -> "1 user"; `counted(2_000, "users")` -> "2,000 users"."""
+    return f"{n:,} {plural[:-1] if n == 1 and plural.endswith('s') else plural}"
+
+
+def write_path_note(report: SeedReport, create: bool, kinds: tuple[str, ...]) -> str:
+    """What the seed's write path did, in words: CREATE into an empty graph, or MERGE into
+    one that held something (a first load beside other data, or a re-run that added
+    nothing). Call after `end_seed`. `kinds` are the counts the seed writes."""
+    if create:
+        return "CREATE fast path: the graph was empty."
+    held = ", ".join(counted(report.before.get(k, 0), k) for k in kinds)
+    added = ", ".join(counted(report.new.get(k, 0), k) for k in kinds)
+    if not any(report.before.get(k, 0) for k in kinds):
+        return f"MERGE path: the graph held other nodes but none of these; added {added}."
+    if not any(report.new.get(k, 0) for k in kinds):
+        return f"MERGE path: the graph already held {held}; nothing was new (a re-run)."
+    return f"MERGE path: the graph already held {held}; this seed added {added}."
+
+
+# ------------------------------------------------------------ transient retries
+#
+# Writers running side by side (`--writers 2`) take the same user nodes' locks in
+# different orders now and then; Neo4j breaks the cycle with DeadlockDetected, a
+# transient error the driver's managed transaction retries (the seed queries are
+# idempotent). The driver announces each retry as a multi-line warning on the
+# `neo4j.session` logger; a seed counts them instead and says so in its report.
+
+RETRY_LOGGER = "neo4j.session"
+P = ParamSpec("P")
+
+
+class RetryCounter(logging.Filter):
+    """A filter on the driver's session logger that counts and drops its "will be
+    retried" warnings, by kind (`DeadlockDetected`, `ServiceUnavailable`, ...); every
+    other record passes. Thread-safe: writer threads log through it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "will be retried" not in str(record.msg):
+            return True
+        args = record.args if isinstance(record.args, tuple) else ()
+        error = next((a for a in args if isinstance(a, BaseException)), None)
+        with self._lock:
+            self.counts[retry_kind(error)] += 1
+        return False
+
+    @contextmanager
+    def installed(self) -> Iterator[RetryCounter]:
+        logger = logging.getLogger(RETRY_LOGGER)
+        logger.addFilter(self)
+        try:
+            yield self
+        finally:
+            logger.removeFilter(self)
+
+
+def retry_kind(error: BaseException | None) -> str:
+    """`Neo.TransientError.Transaction.DeadlockDetected` -> `DeadlockDetected`; a driver
+    error by its class name."""
+    if isinstance(error, Neo4jError) and error.code:
+        return error.code.rsplit(".", 1)[-1]
+    if isinstance(error, DriverError):
+        return type(error).__name__
+    return "transient error"
+
+
+def retry_note(counts: dict[str, int]) -> str | None:
+    """One line for the report, or None when nothing was retried."""
+    if not counts:
+        return None
+
+    def part(kind: str, n: int) -> str:
+        if kind == "DeadlockDetected":
+            return f"{n:,} transient deadlock{'s' if n != 1 else ''}"
+        return f"{n:,} {kind}"
+
+    parts = [part(k, n) for k, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+    return (
+        f"Retried {', '.join(parts)} (concurrent writers; the driver retried each "
+        "transaction and the idempotent queries lost nothing)."
+    )
+
+
+def counts_retries(seed: Callable[P, SeedReport]) -> Callable[P, SeedReport]:
+    """Wrap a seed function: the driver's retry warnings during the run are counted into
+    `report.retries` and one summary note, not printed. (One seed at a time per process:
+    the filter sees every session's retries.)"""
+
+    @functools.wraps(seed)
+    def run(*args: P.args, **kwargs: P.kwargs) -> SeedReport:
+        with RetryCounter().installed() as counter:
+            report = seed(*args, **kwargs)
+        report.retries = dict(counter.counts)
+        if note := retry_note(report.retries):
+            report.notes.append(note)
+        return report
+
+    return run
+
+
+def undecodable(path: Path, encoding: str, hint: str) -> str:
+    """Where `path` stops being `encoding` text, in one line for a user: the line, the
+    byte offset and the bytes, then `hint` (what to do). Read again line by line in
+    binary, only after a decode failed (a newline byte never sits inside a multi-byte
+    UTF-8 or single-byte-encoded character)."""
+    offset = 0
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                raw.decode(encoding)
+            except UnicodeDecodeError as exc:
+                bad = raw[exc.start : exc.end].hex(" ")
+                return (
+                    f"{path}: line {number} (byte offset {offset + exc.start:,}) is not "
+                    f"{encoding} text: bytes {bad}; {hint}"
+                )
+            offset += len(raw)
+    return f"{path}: is not {encoding} text; {hint}"
 
 
 def epoch_ms(dt: datetime) -> int:

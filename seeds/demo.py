@@ -26,6 +26,7 @@ from seeds import bulk
 from seeds.common import (
     SeedReport,
     begin_seed,
+    counts_retries,
     end_seed,
     refresh_plans,
 )
@@ -260,6 +261,7 @@ def build(now: datetime) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+@counts_retries
 def seed_demo(
     driver: Driver,
     *,

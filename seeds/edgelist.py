@@ -13,6 +13,7 @@ knows their paths.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,9 +29,12 @@ from seeds import bulk
 from seeds.common import (
     SeedReport,
     begin_seed,
+    counts_retries,
     end_seed,
     epoch_ms,
     is_empty,
+    undecodable,
+    write_path_note,
 )
 
 DATA_DIR = default_data_dir()
@@ -81,10 +85,12 @@ class EdgeListFormat:
     header: bool
 
 
-def detect_format(path: Path, delimiter: str | None = None) -> EdgeListFormat:
+def detect_format(
+    path: Path, delimiter: str | None = None, encoding: str = "utf-8"
+) -> EdgeListFormat:
     """From the first non-comment line: `,`, tab, `;` or whitespace; a header when its
     first two fields are not both node ids made of digits."""
-    for line in _lines(path):
+    for line in _lines(path, encoding):
         if delimiter is None:
             delimiter = next((d for d in (",", "\t", ";") if d in line), None)
         fields = _split(line, delimiter)
@@ -93,22 +99,31 @@ def detect_format(path: Path, delimiter: str | None = None) -> EdgeListFormat:
     raise EdgeListError(f"{path}: no edges")
 
 
-def _lines(path: Path) -> Iterator[str]:
-    with path.open(encoding="utf-8") as fh:
-        for raw in fh:
-            line = raw.strip()
-            if line and not line.startswith(_COMMENT):
-                yield line
+def _lines(path: Path, encoding: str = "utf-8") -> Iterator[str]:
+    """Data lines; a byte sequence that is not `encoding` is an `EdgeListError` naming
+    the line and byte offset, not a traceback."""
+    try:
+        with path.open(encoding=encoding) as fh:
+            for raw in fh:
+                line = raw.strip()
+                if line and not line.startswith(_COMMENT):
+                    yield line
+    except UnicodeDecodeError:
+        hint = (
+            "convert the file to UTF-8 (e.g. `iconv -f latin1 -t utf-8`) or name its "
+            "encoding with --encoding (e.g. --encoding latin-1)"
+        )
+        raise EdgeListError(undecodable(path, encoding, hint)) from None
 
 
 def _split(line: str, delimiter: str | None) -> list[str]:
     return [f.strip() for f in line.split(delimiter)]
 
 
-def read_edges(path: Path, fmt: EdgeListFormat) -> list[tuple[str, str]]:
+def read_edges(path: Path, fmt: EdgeListFormat, encoding: str = "utf-8") -> list[tuple[str, str]]:
     """The rows as written (node ids as text), header and comments dropped."""
     edges = []
-    for n, line in enumerate(_lines(path), start=1):
+    for n, line in enumerate(_lines(path, encoding), start=1):
         if n == 1 and fmt.header:
             continue
         fields = _split(line, fmt.delimiter)
@@ -124,12 +139,14 @@ def user_id(source: str, source_id: str) -> str:
     return f"{source}-{source_id}"
 
 
+@counts_retries
 def load_edgelist(
     driver: Driver,
     path: Path | str,
     *,
     source: str,
     delimiter: str | None = None,
+    encoding: str = "utf-8",
     database: str = "neo4j",
     batch_size: int = 10_000,
     writers: int = 2,
@@ -137,16 +154,21 @@ def load_edgelist(
     show_progress: bool = True,
 ) -> SeedReport:
     """Load an edge list as users and friendships (idempotent; CREATE when the graph is
-    empty; `writers` concurrent sessions). `report.extra` has the file's own counts."""
+    empty; `writers` concurrent sessions). `encoding` is the file's text encoding
+    (UTF-8 unless told). `report.extra` has the file's own counts."""
     path = Path(path)
     if not SOURCE_RE.match(source):
         raise EdgeListError(f"source name must be 1-20 lower-case letters or digits: {source!r}")
     if not path.is_file():
         raise EdgeListError(f"{path}: no such file")
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise EdgeListError(f"unknown encoding {encoding!r} (e.g. utf-8, latin-1)") from None
     report = SeedReport(f"socialgraph seed edgelist: {path.name} as source {source!r}")
     with report.step("read file"):
-        fmt = detect_format(path, delimiter)
-        raw = read_edges(path, fmt)
+        fmt = detect_format(path, delimiter, encoding)
+        raw = read_edges(path, fmt, encoding)
     pairs: set[tuple[str, str]] = set()
     nodes: dict[str, None] = {}
     self_loops = 0
@@ -201,6 +223,7 @@ def load_edgelist(
         f"{self_loops:,} self-loops skipped, {report.extra['duplicates']:,} duplicate rows; "
         f"delimiter {fmt.delimiter or 'whitespace'!r}, header {'yes' if fmt.header else 'no'}."
     )
+    report.notes.append(write_path_note(report, create, ("users", "friendships")))
     return report
 
 

@@ -34,10 +34,12 @@ from seeds import bulk
 from seeds.common import (
     SeedReport,
     begin_seed,
+    counts_retries,
     end_seed,
     from_epoch_ms,
     handle_with_suffix,
     refresh_plans,
+    undecodable,
     write_content,
 )
 from seeds.edgelist import DATA_DIR
@@ -76,12 +78,16 @@ def read_table(directory: Path, name: str) -> Iterator[list[str]]:
     path = directory / f"{name}_0_0.csv"
     if not path.is_file():
         raise LdbcError(f"{path}: missing")
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.reader(fh, delimiter="|", quoting=csv.QUOTE_NONE)
-        next(reader, None)
-        for row in reader:
-            if row:
-                yield row
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            reader = csv.reader(fh, delimiter="|", quoting=csv.QUOTE_NONE)
+            next(reader, None)
+            for row in reader:
+                if row:
+                    yield row
+    except UnicodeDecodeError:
+        hint = "LDBC files are UTF-8: regenerate or convert the file"
+        raise LdbcError(undecodable(path, "utf-8", hint)) from None
 
 
 @dataclass
@@ -187,6 +193,7 @@ def read_ldbc(path: Path | str, replies: Replies = "root") -> LdbcRows:
     return out
 
 
+@counts_retries
 def load_ldbc(
     driver: Driver,
     path: Path | str = DEFAULT_DIR,

@@ -38,12 +38,14 @@ from seeds import bulk
 from seeds.common import (
     SeedReport,
     begin_seed,
+    counts_retries,
     end_seed,
     epoch_ms,
     from_epoch_ms,
     is_empty,
     start_of_today,
     write_content,
+    write_path_note,
 )
 from seeds.generators import Edge, holme_kim_edges, planted_partition
 
@@ -330,6 +332,7 @@ def _post_text(rng: random.Random) -> str:
     )
 
 
+@counts_retries
 def seed_synthetic(
     driver: Driver,
     spec: Spec,
@@ -390,9 +393,9 @@ def seed_synthetic(
             rows = {"posts": content.posts, "likes": content.likes, "comments": content.comments}
             write_content(report, driver, rows, **kw)
     end_seed(report, driver, database)
+    report.notes.append(write_path_note(report, create, ("users", "friendships")))
     report.notes.append(
-        f"{'CREATE fast path (empty graph)' if create else 'MERGE path (idempotent re-run)'}, "
-        f"batch size {batch_size:,}, {writers} writer(s) for users and friendships; "
+        f"Batch size {batch_size:,}, {writers} writer(s) for users and friendships; "
         f"users were written while the graph was generated."
     )
     return report

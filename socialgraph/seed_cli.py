@@ -3,7 +3,7 @@
     socialgraph seed demo [--reset]
     socialgraph seed synthetic --users N --avg-degree D --model powerlaw-cluster|sbm --seed S
                                [--batch-size B] [--posts-per-user P] [--reset]
-    socialgraph seed edgelist PATH [--source NAME] [--delimiter ,] [--reset]
+    socialgraph seed edgelist PATH [--source NAME] [--delimiter ,] [--encoding E] [--reset]
     socialgraph seed dataset facebook|lastfm|deezer [--reset]
     socialgraph seed ldbc [DIR] [--replies root|skip] [--reset]
 
@@ -28,7 +28,7 @@ from seeds.common import SeedReport
 from socialgraph.clikit import CliKit, console, quiet_notifications
 
 seed_app = typer.Typer(help="Build demo and real graphs in Neo4j", no_args_is_help=True)
-kit = CliKit()
+kit = CliKit(soft_wrap=True)  # one-line errors: a file name and line stay greppable
 
 
 class ModelOpt(StrEnum):
@@ -202,6 +202,9 @@ def edgelist(
     delimiter: str | None = typer.Option(
         None, "--delimiter", help="Field separator (default: detected)"
     ),
+    encoding: str = typer.Option(
+        "utf-8", "--encoding", help="The file's text encoding, e.g. latin-1 or cp1252"
+    ),
     batch_size: BatchSize = 10_000,
     writers: Writers = 2,
     reset: Reset = False,
@@ -219,6 +222,7 @@ def edgelist(
             path,
             source=source or _default_source(path),
             delimiter=delimiter,
+            encoding=encoding,
             database=database,
             batch_size=batch_size,
             writers=writers,
