@@ -114,6 +114,39 @@ async def delete(graph: Graph, user_id: str) -> None:
     await graph.write("users.delete", id=user_id)
 
 
+# Operators (socialgraph user ...): every account, discoverable or not; never a hash.
+ACCOUNTS = "users.accounts"  # cursor tag (core/paging.py)
+
+
+async def account(graph: Graph, handle: str) -> dict[str, Any] | None:
+    """One account by handle (case-insensitive), with `roles`, `source` and `has_password`."""
+    row = await graph.read_one("users.account_by_handle", handle=handle)
+    return None if row is None else dict(row["user"])
+
+
+async def accounts(
+    graph: Graph, prefix: str, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Every account whose handle starts with `prefix`, by handle, one page at a time."""
+    rows = await graph.read(
+        ACCOUNTS, prefix=prefix, after=key_after(cursor, ACCOUNTS), limit=limit + 1
+    )
+    items, nxt = page(rows, limit, ACCOUNTS, lambda r: (r["key"],))
+    return [r["user"] for r in items], nxt
+
+
+async def set_password(graph: Graph, user_id: str, password_hash: StoredPassword) -> int | None:
+    """Store a new credential (also for a user loaded without one) and revoke every token
+    issued before, in one transaction. The new token version, None for an unknown id."""
+    row = await graph.write_one(
+        "users.set_password",
+        id=user_id,
+        password_hash=password_hash.hash,
+        pepper_id=password_hash.pepper_id,
+    )
+    return None if row is None else int(row["token_version"])
+
+
 async def search(
     graph: Graph, viewer_id: str, prefix: str, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:

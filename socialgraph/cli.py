@@ -5,6 +5,7 @@ socialgraph db migrate                 constraints and indexes
 socialgraph serve                      the API (uvicorn)
 socialgraph seed ...                   demo and real graphs
 socialgraph query ...                  the analysts' catalog
+socialgraph user create|set-password|list|delete   accounts
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ app.add_typer(db_app, name="db")
 def _register_subcommands() -> None:
     from socialgraph import analyst_cli
     from socialgraph.seed_cli import seed_app
+    from socialgraph.user_cli import user_app
 
     app.add_typer(seed_app, name="seed")
+    app.add_typer(user_app, name="user")
     analyst_cli.register(app)
 
 

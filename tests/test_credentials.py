@@ -179,12 +179,17 @@ async def test_ordinary_analyst_queries_still_run(
 
 def test_no_catalog_query_outside_login_touches_credentials() -> None:
     """Named queries, `socialgraph query` and the export run catalog files only: just the
-    login, registration, deletion, seeding and schema files may name the credential store."""
+    login, registration, deletion, operator, seeding and schema files may name the credential
+    store."""
     allowed = {
         "users.create",
         "users.credentials_by_handle",
         "users.replace_password_hash",
         "users.delete",
+        # Operators' commands (socialgraph user ...): whether a password is set, set one.
+        "users.account_by_handle",
+        "users.accounts",
+        "users.set_password",
         "seed.set_credentials",
         "schema.011_credential_user_unique",
         "schema.012_move_password_hashes_off_users",
