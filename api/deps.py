@@ -11,6 +11,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from api import security, services
 from api.errors import ApiError
+from core import logconfig
 from core.config import Settings
 from core.paging import MAX_LIMIT
 from graph.db import Graph
@@ -93,6 +94,7 @@ async def authenticate(
     # A deleted user, or one whose tokens were revoked, fails here.
     if row is None or row["token_version"] != claims.ver:
         raise unauthorized("the token is no longer valid; log in again")
+    logconfig.bind(user_id=row["id"])  # on this request's log lines (core/logconfig.py)
     return Principal(
         id=row["id"],
         handle=row["handle"],

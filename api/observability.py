@@ -1,25 +1,26 @@
 """Request ids, structured access logs, latency histograms, and /metrics.
 
 Every response carries `X-Request-ID` (the client's, if it sent a sane one); the access
-log line is one JSON object with that id, the route template, status and duration.
+line (logger `socialgraph.access`, JSON through `core.logconfig`) has that id, the route
+template, status, duration and the user id; docs/observability.md lists the fields.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import re
 import time
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import ApiError
-from core import metrics
+from core import logconfig, metrics
 
 access_log = logging.getLogger("socialgraph.access")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -55,45 +56,106 @@ async def prometheus(request: Request) -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
+def route_template(scope: Scope) -> str:
+    """The matched route's full path template (`/v1/users/{user_id}`), or "unmatched".
+
+    FastAPI no longer copies an included router's routes with the prefix: `scope["route"]`
+    is the route as declared (`/users/{user_id}`), and the effective route, prefix
+    included, is in FastAPI's own scope entry."""
+    effective = scope.get("fastapi", {}).get("effective_route_context")
+    route = scope.get("route")
+    return (
+        getattr(getattr(effective, "starlette_route", None), "path_format", None)
+        or getattr(effective, "path_format", None)
+        or getattr(route, "path_format", None)
+        or "unmatched"
+    )
+
+
 class RequestContext:
+    """Request ids, the request's log context, its access line and its latency metric.
+
+    HTTP: `X-Request-ID` on the response (the client's, if it sent a sane one). WebSocket:
+    the same header on the handshake's answer, and one line when the socket ends (close
+    code, duration). Every line logged while the request runs (the handlers', uvicorn's
+    WebSocket line) carries its `request_id`, and its `user_id` once authenticated
+    (`core.logconfig.bind`). When the app raises, the context stays set for the lines the
+    error handler and the server write next (each request runs in a task of its own)."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        kind = scope["type"]
+        if kind not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
+        incoming = b""
+        for name, value in scope.get("headers", []):
+            if name == b"x-request-id":
+                incoming = value
+                break
+        candidate = incoming.decode("latin-1")
+        request_id = candidate if _SANE_ID.match(candidate) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        header = (b"x-request-id", request_id.encode())
+        context = logconfig.request_context(request_id=request_id)
         status = 500
+        close_code: int | None = None
         start = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
+            nonlocal status, close_code
+            kind = message["type"]
+            if kind == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                message["headers"] = [*message.get("headers", []), header]
+            elif kind == "websocket.accept":
+                status = 101
+                message["headers"] = [*message.get("headers", []), header]
+            elif kind == "websocket.http.response.start":
+                status = message["status"]
+            elif kind == "websocket.close":
+                close_code = message.get("code", 1000)
+                if status == 500:  # closed before accepting: the server answers 403
+                    status = 403
             await send(message)
 
+        async def receive_close(message: Message) -> Message:
+            nonlocal close_code
+            if message["type"] == "websocket.disconnect" and close_code is None:
+                close_code = message.get("code", 1005)
+            return message
+
+        async def ws_receive() -> Message:
+            return await receive_close(await receive())
+
+        failed = False
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, ws_receive if kind == "websocket" else receive, send_with_id)
+        except BaseException:
+            failed = True
+            raise
         finally:
             elapsed = time.perf_counter() - start
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            metrics.REQUEST_LATENCY.labels(scope["method"], template, str(status)).observe(elapsed)
+            template = route_template(scope)
+            fields = logconfig.current()
+            if kind == "http":
+                route = scope.get("route")
+                label = getattr(route, "path", None) or "unmatched"
+                metrics.REQUEST_LATENCY.labels(scope["method"], label, str(status)).observe(elapsed)
             if access_log.isEnabledFor(logging.INFO):
-                access_log.info(
-                    json.dumps(
-                        {
-                            "request_id": request_id,
-                            "method": scope["method"],
-                            "route": template,
-                            "path": scope["path"],
-                            "status": status,
-                            "ms": round(elapsed * 1000, 2),
-                        }
-                    )
-                )
+                method = scope.get("method", "WS")
+                line: dict[str, Any] = {
+                    "method": method,
+                    "route": template,
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "user_id": fields.get("user_id"),
+                }
+                if kind == "websocket":
+                    line["close_code"] = close_code
+                access_log.info(f"{method} {template} {status}", extra=line)
+            if not failed:
+                logconfig.reset_context(context)

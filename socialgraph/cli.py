@@ -238,8 +238,11 @@ def serve(
     workers: int = typer.Option(1, help="uvicorn worker processes"),
     log_level: str = typer.Option("info"),
 ) -> None:
-    """Serve the API with uvicorn (checks Neo4j and Redis first)."""
+    """Serve the API with uvicorn (checks Neo4j and Redis first). Logs are JSON lines on
+    stderr with tokens redacted (docs/observability.md)."""
     import uvicorn
+
+    from core import logconfig
 
     s = kit.settings()
     preflight(s)
@@ -250,6 +253,8 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level,
+        log_config=logconfig.config(log_level),
+        access_log=False,  # the API's own request line replaces it (no query strings)
         proxy_headers=False,
         timeout_graceful_shutdown=10,
         # Protocol-level cap on client frames; the app closes above 4 KiB itself.

@@ -30,15 +30,31 @@ def free_port() -> int:
 
 
 class ApiProcess:
-    """`with ApiProcess(settings, WS_QUEUE_SIZE="4") as api:` ... `api.url`, `api.pid`."""
+    """`with ApiProcess(settings, WS_QUEUE_SIZE="4") as api:` ... `api.url`, `api.pid`.
 
-    def __init__(self, settings: Settings, **env: str) -> None:
+    By default plain uvicorn, quiet (warnings only). `cli=True` starts it the way
+    production does, through `socialgraph serve` (its log configuration, `workers`,
+    `log_level`); `pid` is then uvicorn's supervisor when there are several workers."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        cli: bool = False,
+        workers: int = 1,
+        log_level: str = "warning",
+        **env: str,
+    ) -> None:
+        self.cli = cli or workers > 1
+        self.workers = workers
+        self.log_level = log_level
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env}
         self.log_path: Path = settings.state_dir / f"api-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.log_start = 0
         self.roles = {settings.neo4j_port: "neo4j", settings.redis_port: "redis"}
 
     @property
@@ -48,23 +64,34 @@ class ApiProcess:
 
     def start(self, timeout: float = 60.0) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        address = ["--host", "127.0.0.1", "--port", str(self.port)]
+        if self.cli:
+            command = [
+                str(Path(sys.executable).parent / "socialgraph"),
+                "serve",
+                *address,
+                "--workers",
+                str(self.workers),
+                "--log-level",
+                self.log_level,
+            ]
+        else:
+            command = [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api.main:app_factory",
+                "--factory",
+                *address,
+                "--log-level",
+                self.log_level,
+                "--ws-max-size",
+                "65536",
+            ]
         with self.log_path.open("ab") as log:
+            self.log_start = log.tell()
             self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "api.main:app_factory",
-                    "--factory",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--log-level",
-                    "warning",
-                    "--ws-max-size",
-                    "65536",
-                ],
+                command,
                 cwd=REPO_ROOT,
                 env=self.env,
                 stdout=log,
@@ -104,6 +131,12 @@ class ApiProcess:
         self.stop()
 
     # ---------------------------------------------------------------- observation
+
+    def log_text(self) -> str:
+        """What the server wrote to stdout and stderr since this start."""
+        with self.log_path.open("rb") as log:
+            log.seek(self.log_start)
+            return log.read().decode("utf-8", "replace")
 
     def fd_count(self) -> int:
         return len(os.listdir(f"/proc/{self.pid}/fd"))
