@@ -3,6 +3,7 @@ real-time events; or a cached read. Routes stay thin by calling exactly one of t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -115,23 +116,50 @@ async def delete_account(graph: Graph, cache: Cache, inbox: Inbox, user: str) ->
 # ------------------------------------------------------------------ friends
 
 
+async def user_ref(graph: Graph, cache: Cache, user_id: str) -> dict[str, Any]:
+    """The small reference to a user that real-time events carry under `user`
+    (docs/asyncapi.yaml `UserRef`): id, handle, display name, from the user's own view of
+    their profile, which the profile cache holds (one Redis read on a hit)."""
+    row = await profile(graph, cache, user_id, user_id)
+    return {"id": row["id"], "handle": row["handle"], "display_name": row.get("display_name")}
+
+
+# Until the next release, friend events also carry their old bare-id key (`from`, `by`),
+# deprecated in docs/asyncapi.yaml: clients written against them keep working meanwhile.
+_LEGACY_KEY = {"friend_request": "from", "friend_request_accepted": "by"}
+
+
+async def _friend_event(
+    graph: Graph, cache: Cache, inbox: Inbox, to: str, kind: str, about: str
+) -> None:
+    """Best effort, like the event itself (the request is in Neo4j, the REST lists show
+    it): if `about`'s reference cannot be read, there is no event, and no error after
+    a committed write."""
+    try:
+        ref = await user_ref(graph, cache, about)
+    except (NotFound, Unavailable):
+        log.warning("no %s event for %s: %s's profile could not be read", kind, to, about)
+        return
+    await inbox.push_event(to, {"type": kind, "user": ref, _LEGACY_KEY[kind]: about})
+
+
 async def send_request(
     graph: Graph, cache: Cache, inbox: Inbox, me: str, other: str
 ) -> friends.RequestOutcome:
     outcome = await friends.send_request(graph, me, other)
     if outcome == "accepted":
         await invalidate.friendship_changed(cache, graph, me, other)
-        await inbox.push_event(other, {"type": "friend_request_accepted", "by": me})
+        await _friend_event(graph, cache, inbox, other, "friend_request_accepted", me)
     else:
         await invalidate.request_changed(cache, me, other)
-        await inbox.push_event(other, {"type": "friend_request", "from": me})
+        await _friend_event(graph, cache, inbox, other, "friend_request", me)
     return outcome
 
 
 async def accept(graph: Graph, cache: Cache, inbox: Inbox, me: str, requester: str) -> None:
     await friends.accept(graph, me, requester)
     await invalidate.friendship_changed(cache, graph, me, requester)
-    await inbox.push_event(requester, {"type": "friend_request_accepted", "by": me})
+    await _friend_event(graph, cache, inbox, requester, "friend_request_accepted", me)
 
 
 async def decline(graph: Graph, cache: Cache, me: str, requester: str) -> None:
@@ -317,10 +345,13 @@ async def send_message(
     keep: int = MESSAGES_KEPT,
 ) -> tuple[dict[str, Any], bool]:
     """Check the recipient's `who_can_message` and blocks (Neo4j, cached), then store in
-    Redis (the conversation keeps its newest `keep` messages)."""
+    Redis (the conversation keeps its newest `keep` messages). The recipient's `message`
+    event carries the sender's reference, read beside the facts (both cached)."""
     if sender == recipient:
         raise Invalid("you cannot message yourself")
-    row = await message_facts(graph, cache, sender, recipient)
+    row, sender_ref = await asyncio.gather(
+        message_facts(graph, cache, sender, recipient), user_ref(graph, cache, sender)
+    )
     if row is None or not row["recipient_exists"] or row["they_blocked"]:
         raise NotFound("user not found", {"id": recipient})
     if row["i_blocked"]:
@@ -328,7 +359,9 @@ async def send_message(
     setting = row["who_can_message"] or "friends"
     if setting == "nobody" or (setting == "friends" and not row["friends"]):
         raise Forbidden("this user does not accept messages from you", {"who_can_message": setting})
-    message, created = await inbox.send(sender, recipient, text, idem_key, keep)
+    message, created = await inbox.send(
+        sender, recipient, text, idem_key, keep, sender_ref=sender_ref
+    )
     metrics.INBOX_SENDS.labels("created" if created else "replayed").inc()
     return message.as_dict(), created
 

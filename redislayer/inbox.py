@@ -38,6 +38,7 @@ import hashlib
 import json
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,11 +110,14 @@ local function compact(key, doomed)
   return removed, #keep
 end
 -- Whether an event (JSON in field `data`) is about user `who`: a message from or to them,
--- a friend request from them, an acceptance by them.
+-- an event whose `user` reference is them (docs/asyncapi.yaml), or one stored with the
+-- older bare ids (`from` of a friend request, `by` of an acceptance).
 local function about(fields, who)
   local ok, ev = pcall(cjson.decode, field(fields, 'data') or '')
   if not ok or type(ev) ~= 'table' then return false end
   if ev['from'] == who or ev['by'] == who then return true end
+  local u = ev['user']
+  if type(u) == 'table' and u['id'] == who then return true end
   local m = ev['message']
   return type(m) == 'table' and (m['from_id'] == who or m['to_id'] == who)
 end
@@ -367,11 +371,19 @@ class Inbox:
         self._hide = redis.register_script(HIDE)
 
     async def send(
-        self, sender: str, recipient: str, text: str, idem_key: str, keep: int = MESSAGES_KEPT
+        self,
+        sender: str,
+        recipient: str,
+        text: str,
+        idem_key: str,
+        keep: int = MESSAGES_KEPT,
+        *,
+        sender_ref: Mapping[str, Any] | None = None,
     ) -> tuple[Message, bool]:
         """Returns (message, created); the conversation keeps its newest `keep` messages.
         Raise Conflict when the key was used with another body, NotFound when either
-        account is being erased."""
+        account is being erased. `sender_ref` ({id, handle, display_name}) goes into the
+        recipient's `message` event as `user` (docs/asyncapi.yaml)."""
         conv = rkeys.conversation_id(sender, recipient)
         body_hash = hashlib.sha256(json.dumps([recipient, text]).encode()).hexdigest()[:32]
         now_ms = int(time.time() * 1000)
@@ -404,7 +416,10 @@ class Inbox:
                 message = _message(conv, msg_id, entries[0][1])
             else:
                 message = Message(msg_id, conv, sender, recipient, text, now_ms)
-            event = json.dumps({"type": "message", "message": message.as_dict()})
+            event = json.dumps(
+                {"type": "message", "message": message.as_dict()}
+                | ({"user": dict(sender_ref)} if sender_ref is not None else {})
+            )
             # Recipient, sender and wake-up in one round trip. Not a transaction (the keys
             # are in different slots); each step is idempotent, so a retried send repairs
             # a pipeline cut short.
