@@ -294,9 +294,45 @@ class AdhocQuery(Input):
     row_cap: int = Field(1000, ge=1, le=10_000)
 
 
+class PlanOperator(BaseModel):
+    """One operator of Neo4j's plan for an EXPLAIN query, with the rows the planner
+    expects it to produce and the operators it reads from."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "operator": "ProduceResults",
+                    "details": "handle",
+                    "estimated_rows": 34.0,
+                    "identifiers": ["handle", "u"],
+                    "children": [
+                        {
+                            "operator": "NodeByLabelScan",
+                            "details": "u:User",
+                            "estimated_rows": 34.0,
+                            "identifiers": ["u"],
+                            "children": [],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    operator: str
+    details: str = ""
+    estimated_rows: float | None = None
+    identifiers: list[str] = []
+    children: list[PlanOperator] = []
+
+
 class QueryResult(BaseModel):
     columns: list[str]
     rows: list[dict[str, Any]]
     truncated: bool
     elapsed_ms: float
     notifications: list[str] = []
+    plan: PlanOperator | None = Field(
+        None, description="Neo4j's plan (operator tree) when the query is an EXPLAIN"
+    )

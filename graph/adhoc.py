@@ -42,6 +42,10 @@ graph new questions), so it cannot come from the catalog. What keeps it harmless
    `graph.serialize` also strips and redacts hash-shaped values and `:Credential` nodes
    from results, as a last line.
 
+**EXPLAIN** text is checked and run like any other (it plans, never executes) and comes
+back with the server's plan as `AdhocResult.plan` (`plan_tree`: each operator with its
+details, estimated rows and children), so an analyst can see how a query would run.
+
 Every refusal, syntax error and timeout raises `core.errors.QueryRejected` with
 Neo4j's message and, in `details`, `neo4j_code` (or `reason` for our own checks). So does
 a refusal by Neo4j's memory guard (reason `memory`): the same query would fail again, so
@@ -124,6 +128,7 @@ class AdhocResult:
     truncated: bool
     elapsed_ms: float
     notifications: list[str] = field(default_factory=list)
+    plan: dict[str, Any] | None = None  # `plan_tree` of the plan, for EXPLAIN text only
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -171,6 +176,33 @@ def explain_text(text: str) -> tuple[str, bool]:
     return lead + "EXPLAIN" + body[mode.end() :], False
 
 
+def plan_tree(plan: Mapping[str, Any]) -> dict[str, Any]:
+    """The driver's plan (`ResultSummary.plan`) as JSON-safe data: per operator `operator`,
+    `details`, `estimated_rows`, `identifiers` and `children` (built without recursion:
+    a long query can plan deep)."""
+
+    def node(p: Mapping[str, Any]) -> dict[str, Any]:
+        args = p.get("args") or {}
+        estimate = args.get("EstimatedRows")
+        return {
+            "operator": str(p.get("operatorType", "")).partition("@")[0],
+            "details": str(args.get("Details") or ""),
+            "estimated_rows": None if estimate is None else round(float(estimate), 2),
+            "identifiers": [str(i) for i in p.get("identifiers") or []],
+            "children": [],
+        }
+
+    root = node(plan)
+    stack = [(plan, root)]
+    while stack:
+        source, out = stack.pop()
+        for child in source.get("children") or []:
+            converted = node(child)
+            out["children"].append(converted)
+            stack.append((child, converted))
+    return root
+
+
 def _operators(plan: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     """(operator, database, details) for every operator of a plan tree."""
     out: list[tuple[str, str, str]] = []
@@ -194,10 +226,15 @@ async def _dbms_procedure_names(probe: Probe, database: str) -> frozenset[str]:
 
 
 async def _check_plan(
-    probe: Probe, text: str, params: Mapping[str, Any], database: str
+    probe: Probe,
+    text: str,
+    params: Mapping[str, Any],
+    database: str,
+    seen: dict[str, Any] | None = None,
 ) -> list[str]:
     """EXPLAIN `text` (never executes it), refuse what a read transaction allows but we
-    don't, and return the server's warnings (unknown labels, cartesian products...)."""
+    don't, and return the server's warnings (unknown labels, cartesian products...).
+    The plan, once accepted, goes into `seen["plan"]`."""
     explain, _ = explain_text(text)
     summary = await probe.summary(analyst_query(explain, "explain"), params)
     notes = [
@@ -241,6 +278,8 @@ async def _check_plan(
                     "available to ad-hoc queries",
                     {"reason": "procedure", "procedure": name},
                 )
+    if seen is not None:
+        seen["plan"] = plan
     return notes
 
 
@@ -307,7 +346,7 @@ async def run_read(
     back, READ, server timeout, row cap, byte cap) on `graph.database`.
 
     `check=True` adds the EXPLAIN plan check (ad-hoc text); catalog queries skip it.
-    Text (not a catalog `Query`) is analyst text.
+    Text (not a catalog `Query`) is analyst text. Checked EXPLAIN text returns its plan.
     """
     query = analyst_query(query) if isinstance(query, str) else query
     if timeout <= 0:
@@ -315,9 +354,10 @@ async def run_read(
     if row_cap < 0:
         raise QueryRejected("row_cap must not be negative", {"reason": "row_cap"})
     started = time.perf_counter()
+    seen: dict[str, Any] = {}
 
     async def plan_check(probe: Probe, text: str = query.text) -> list[str]:
-        return await _check_plan(probe, text, params, graph.database)
+        return await _check_plan(probe, text, params, graph.database, seen)
 
     try:
         async with asyncio.timeout(timeout + _BACKSTOP_GRACE):
@@ -338,7 +378,15 @@ async def run_read(
     except (Neo4jError, DriverError, OSError, TypeError, ValueError) as exc:
         raise rejected(exc, timeout) from exc
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
-    return AdhocResult(got.columns, got.rows, got.truncated, elapsed_ms, got.notes)
+    plan = seen.get("plan") if explain_text(query.text)[1] else None
+    return AdhocResult(
+        got.columns,
+        got.rows,
+        got.truncated,
+        elapsed_ms,
+        got.notes,
+        None if plan is None else plan_tree(plan),
+    )
 
 
 async def run_adhoc(

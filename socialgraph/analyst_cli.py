@@ -1,13 +1,20 @@
-"""`socialgraph query ...` and `socialgraph export ...`: the analysts' commands.
+"""`socialgraph query ...`, `socialgraph cypher ...` and `socialgraph export ...`: the
+analysts' commands.
 
     socialgraph query --list                              the catalog, with descriptions
     socialgraph query NAME [-p key=value ...] [--format table|csv|json]
+    socialgraph cypher TEXT|- [-p key=value ...] [--format ...] [--explain]
     socialgraph export --format graphml|edgelist|json [--out PATH] [--ego USER_ID --depth N]
 
-Both talk to the configured Neo4j (NEO4J_URI, ...). Failures print one sentence on
+All talk to the configured Neo4j (NEO4J_URI, ...). Failures print one sentence on
 stderr and exit non-zero: unknown query (with the available names), missing or
 unknown parameter (named), Neo4j's refusal, an unreachable server. Parameter values
 are typed as `graph.analytics.coerce_params` documents.
+
+`cypher` runs the analyst's own text through the API's guard (`graph.adhoc.run_adhoc`:
+READ transaction rolled back, EXPLAIN plan check, credential store refused, server
+timeout, row cap and ANALYST_MAX_RESULT_BYTES), so the shell reaches no more than
+`POST /v1/analytics/cypher` does; `--explain` prints the plan instead of running it.
 """
 
 from __future__ import annotations
@@ -77,6 +84,26 @@ def print_rows(columns: list[str], rows: list[dict[str, Any]], fmt: OutputFormat
         console.print(table)
 
 
+def plan_lines(plan: dict[str, Any]) -> list[str]:
+    """`graph.adhoc.plan_tree` as an indented tree, one operator per line:
+    `Operator (est. N rows) details`."""
+    lines: list[str] = []
+    stack: list[tuple[dict[str, Any], str, str]] = [(plan, "", "")]
+    while stack:
+        op, lead, rest = stack.pop()
+        estimate = op.get("estimated_rows")
+        rows = "" if estimate is None else f" (est. {estimate:,.0f} rows)"
+        details = f"  {op['details']}" if op.get("details") else ""
+        lines.append(f"{lead}{op['operator']}{rows}{details}")
+        children = op.get("children") or []
+        for i, child in reversed(list(enumerate(children))):
+            last = i == len(children) - 1
+            stack.append(
+                (child, rest + ("└─ " if last else "├─ "), rest + ("   " if last else "│  "))
+            )
+    return lines
+
+
 def print_catalog() -> None:
     from graph.analytics import list_catalog
 
@@ -138,6 +165,68 @@ def query_command(
     for note in result.notifications:
         err.print(f"[yellow]neo4j:[/] {note}", highlight=False, soft_wrap=True)
     tail = f"{len(result.rows)} rows in {result.elapsed_ms:.0f} ms"
+    if result.truncated:
+        tail += f" (stopped at --max-rows {max_rows}; more rows exist)"
+    err.print(tail, highlight=False, style="dim", soft_wrap=True)
+
+
+def cypher_command(
+    text: str = typer.Argument(..., help="Cypher text, or - to read it from stdin"),
+    param: list[str] = typer.Option(
+        [], "--param", "-p", help="Query parameter as key=value (repeatable)"
+    ),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format"),
+    explain: bool = typer.Option(
+        False, "--explain", help="Print Neo4j's plan (operators, estimated rows); run nothing"
+    ),
+    timeout: float = typer.Option(
+        5.0, min=0.1, max=60.0, help="Server-side timeout in seconds (at most 60)"
+    ),
+    max_rows: int = typer.Option(1000, "--max-rows", min=1, max=10_000, help="Row cap"),
+) -> None:
+    """Run read-only Cypher under the API's ad-hoc guard, or show its plan (--explain)."""
+    from core.errors import DomainError
+    from graph.adhoc import explain_text, run_adhoc
+    from graph.analytics import coerce_params
+
+    if text == "-":
+        text = sys.stdin.read()
+    raw = parse_params(param)
+    if explain:
+        text = explain_text(text)[0]
+    s = kit.settings()
+    quiet_notifications()
+
+    async def query() -> Any:
+        async with kit.graph(s, timeout=timeout) as graph:
+            return await run_adhoc(
+                graph,
+                text,
+                coerce_params(raw),
+                timeout=timeout,
+                row_cap=max_rows,
+                max_bytes=s.analyst_max_result_bytes,
+            )
+
+    try:
+        result = run(query())
+    except DomainError as exc:
+        code = exc.details.get("neo4j_code")
+        reason = exc.details.get("reason")
+        kit.fail(exc.message + (f" ({code or reason})" if code or reason else ""), 2)
+    if result.plan is not None:
+        if fmt is OutputFormat.json:
+            sys.stdout.write(json.dumps(result.plan, ensure_ascii=False, indent=2) + "\n")
+        else:
+            sys.stdout.write("\n".join(plan_lines(result.plan)) + "\n")
+    else:
+        print_rows(result.columns, result.rows, fmt)
+    for note in result.notifications:
+        err.print(f"[yellow]neo4j:[/] {note}", highlight=False, soft_wrap=True)
+    if result.plan is not None:
+        tail = f"plan only, nothing run ({result.elapsed_ms:.0f} ms)"
+    else:
+        tail = f"{len(result.rows)} rows in {result.elapsed_ms:.0f} ms"
     if result.truncated:
         tail += f" (stopped at --max-rows {max_rows}; more rows exist)"
     err.print(tail, highlight=False, style="dim", soft_wrap=True)
@@ -208,4 +297,5 @@ def export_command(
 def register(app: typer.Typer) -> None:
     """Add the analyst commands to the main CLI."""
     app.command("query")(query_command)
+    app.command("cypher")(cypher_command)
     app.command("export")(export_command)

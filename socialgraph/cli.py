@@ -5,6 +5,7 @@ socialgraph db migrate                 constraints and indexes
 socialgraph serve                      the API (uvicorn)
 socialgraph seed ...                   demo and real graphs
 socialgraph query ...                  the analysts' catalog
+socialgraph cypher "..." [--explain]   analysts' read-only Cypher, guarded as in the API
 socialgraph user create|set-password|list|delete   accounts
 """
 

@@ -57,15 +57,18 @@ async def catalog(_: AnalystUser) -> list[CatalogEntryPublic]:
 )
 async def run_named(
     name: QueryName,
-    body: NamedQueryRun,
     user: AnalystUser,
     graph: GraphDep,
     settings: SettingsDep,
     budget: BudgetDep,
+    body: NamedQueryRun | None = None,  # no body: no parameters
 ) -> QueryResult:
     with budget.slot(user.id):
         result = await analytics.run_named(
-            graph, name, body.params, max_bytes=settings.analyst_max_result_bytes
+            graph,
+            name,
+            body.params if body else {},
+            max_bytes=settings.analyst_max_result_bytes,
         )
     return QueryResult(**result.to_dict())
 
@@ -80,7 +83,7 @@ async def run_cypher(
 ) -> QueryResult:
     """Ad-hoc Cypher in a READ transaction with a timeout, a row cap and a byte cap. Writes,
     syntax errors, timeouts and results too large come back as 400 with the reason;
-    nothing changes."""
+    nothing changes. EXPLAIN text is planned, not run, and returns Neo4j's plan in `plan`."""
     with budget.slot(user.id):
         result = await adhoc.run_adhoc(
             graph,
