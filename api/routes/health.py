@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Literal
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from api.deps import GraphDep, RedisDep
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger("socialgraph.api")
 
 
 class Health(BaseModel):
@@ -38,8 +40,12 @@ async def _check(coro: object, timeout: float) -> DependencyState:
     try:
         await asyncio.wait_for(coro, timeout)  # type: ignore[arg-type]
         return DependencyState(status="ok")
-    except Exception as exc:  # any failure means "not ready"; the name says which
-        return DependencyState(status="down", error=f"{type(exc).__name__}: {exc}"[:200])
+    except Exception as exc:  # any failure means "not ready"
+        # /readyz is public: the body gives a state, never an address or exception text
+        # (a Redis error names host and port); the log keeps the details.
+        log.warning("readiness check failed: %s: %s", type(exc).__name__, exc)
+        reason = "timeout" if isinstance(exc, TimeoutError) else "unreachable"
+        return DependencyState(status="down", error=reason)
 
 
 @router.get("/readyz", response_model=Ready, responses={503: {"model": Ready}})
@@ -48,3 +54,19 @@ async def readyz(graph: GraphDep, redis: RedisDep) -> JSONResponse:
     ok = neo.status == "ok" and red.status == "ok"
     body = Ready(status="ok" if ok else "unavailable", neo4j=neo, redis=red)
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+
+
+def _without_body(response: Response) -> Response:
+    """A HEAD answer: the GET answer's status and headers (its Content-Length included),
+    no body (RFC 9110 9.3.2), so probes that send HEAD get what GET gets."""
+    return Response(status_code=response.status_code, headers=dict(response.headers))
+
+
+@router.head("/healthz", include_in_schema=False)
+async def healthz_head() -> Response:
+    return _without_body(JSONResponse((await healthz()).model_dump()))
+
+
+@router.head("/readyz", include_in_schema=False)
+async def readyz_head(graph: GraphDep, redis: RedisDep) -> Response:
+    return _without_body(await readyz(graph, redis))
