@@ -8,15 +8,17 @@ template, status, duration and the user id; docs/observability.md lists the fiel
 from __future__ import annotations
 
 import asyncio
+import atexit
 import hmac
 import logging
+import os
 import re
 import time
 import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import ApiError
@@ -36,8 +38,26 @@ def _asyncio_tasks() -> float:
 
 
 # Leak detection (tests/test_leaks.py): tasks left behind by cancelled requests or sockets.
-ASYNCIO_TASKS = Gauge("sg_asyncio_tasks", "asyncio tasks alive in this process")
-ASYNCIO_TASKS.set_function(_asyncio_tasks)
+# One process: read at each scrape. Several workers: each worker's own value (a `pid`
+# label), refreshed at most once a second as it finishes requests, since a scrape reaches
+# one worker only.
+ASYNCIO_TASKS = Gauge(
+    "sg_asyncio_tasks", "asyncio tasks alive in the process", multiprocess_mode="liveall"
+)
+_MULTIPROCESS = metrics.multiprocess_dir() is not None
+_TASKS_EVERY = 1.0
+_tasks_sampled = 0.0
+if _MULTIPROCESS:
+    atexit.register(metrics.mark_process_dead, os.getpid())
+else:
+    ASYNCIO_TASKS.set_function(_asyncio_tasks)
+
+
+def _sample_tasks(now: float) -> None:
+    global _tasks_sampled
+    if now - _tasks_sampled >= _TASKS_EVERY:
+        _tasks_sampled = now
+        ASYNCIO_TASKS.set(_asyncio_tasks())
 
 
 @router.get("/metrics", response_class=Response, include_in_schema=False)
@@ -53,7 +73,7 @@ async def prometheus(request: Request) -> Response:
                 "unauthorized",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 def route_template(scope: Scope) -> str:
@@ -141,9 +161,11 @@ class RequestContext:
             template = route_template(scope)
             fields = logconfig.current()
             if kind == "http":
-                route = scope.get("route")
-                label = getattr(route, "path", None) or "unmatched"
-                metrics.REQUEST_LATENCY.labels(scope["method"], label, str(status)).observe(elapsed)
+                metrics.REQUEST_LATENCY.labels(scope["method"], template, str(status)).observe(
+                    elapsed
+                )
+            if _MULTIPROCESS:
+                _sample_tasks(start + elapsed)
             if access_log.isEnabledFor(logging.INFO):
                 method = scope.get("method", "WS")
                 line: dict[str, Any] = {

@@ -11,7 +11,10 @@ socialgraph user create|set-password|list|delete   accounts
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import tempfile
 from typing import Any
 
 import typer
@@ -240,13 +243,34 @@ def serve(
     log_level: str = typer.Option("info"),
 ) -> None:
     """Serve the API with uvicorn (checks Neo4j and Redis first). Logs are JSON lines on
-    stderr with tokens redacted (docs/observability.md)."""
-    import uvicorn
-
+    stderr with tokens redacted; metrics add up across workers (docs/observability.md)."""
     from core import logconfig
+    from core.metrics import MULTIPROC_ENV
 
     s = kit.settings()
     preflight(s)
+    # Several workers add up their metrics through files in a fresh directory of this run
+    # (core/metrics.py), inside PROMETHEUS_MULTIPROC_DIR when that is set; one worker keeps
+    # them in memory.
+    metrics_dir = None
+    if workers > 1:
+        parent = os.environ.get(MULTIPROC_ENV) or None
+        metrics_dir = tempfile.mkdtemp(prefix="socialgraph-metrics-", dir=parent)
+        os.environ[MULTIPROC_ENV] = metrics_dir
+    else:
+        os.environ.pop(MULTIPROC_ENV, None)
+    try:
+        _run_uvicorn(host, port, workers, log_level, logconfig.config(log_level))
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _run_uvicorn(
+    host: str, port: int, workers: int, log_level: str, log_config: dict[str, Any]
+) -> None:
+    import uvicorn
+
     uvicorn.run(
         "api.main:app_factory",
         factory=True,
@@ -254,7 +278,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level,
-        log_config=logconfig.config(log_level),
+        log_config=log_config,
         access_log=False,  # the API's own request line replaces it (no query strings)
         proxy_headers=False,
         timeout_graceful_shutdown=10,
