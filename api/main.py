@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from api import errors
+from api.cors import add_cors
 from api.middleware import BodySizeLimit, SecurityHeaders
 from api.observability import RequestContext
 from api.observability import router as metrics_router
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    add_cors(app, settings.cors_origins)  # CORS_ORIGINS; outside the 413 (api/cors.py)
     docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
     app.add_middleware(SecurityHeaders, docs_paths=docs)  # around the 413 too
     app.add_middleware(RequestContext)  # outermost: sees every response, even a 413

@@ -8,6 +8,7 @@ placeholder secrets are refused at startup instead of silently used.
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -27,6 +28,7 @@ DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"  # noqa: S105
 DEV_PASSWORD_PEPPER = "dev-only-password-pepper-change-me-0123456789"  # noqa: S105
 
 NEO4J_VERSION = "5.26.30"
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 
 
 class Settings(BaseSettings):
@@ -93,6 +95,8 @@ class Settings(BaseSettings):
     # /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` when set; production
     # refuses to start without one (development and test leave /metrics open when unset).
     metrics_token: str | None = Field(None, validation_alias="METRICS_TOKEN")
+    # Browser origins allowed to call the API from other sites (api/cors.py), a JSON list:
+    # CORS_ORIGINS='["https://app.example.com"]'. Exact origins only: credentials are allowed.
     cors_origins: list[str] = Field(default_factory=list, validation_alias="CORS_ORIGINS")
     ws_allowed_origins: list[str] = Field(
         default_factory=lambda: ["http://localhost:8000", "http://127.0.0.1:8000"],
@@ -120,6 +124,12 @@ class Settings(BaseSettings):
                 f"NEO4J_POOL_SIZE ({self.neo4j_pool_size}), or analysts can hold every "
                 "connection"
             )
+        for origin in self.cors_origins:
+            if not _ORIGIN.match(origin):
+                raise ValueError(
+                    f"CORS_ORIGINS: {origin!r} is not an origin such as https://app.example.com "
+                    "(scheme, host and port only; no path, no trailing slash, no wildcard)"
+                )
         if self.password_pepper_id not in self.password_peppers:
             raise ValueError(
                 f"PASSWORD_PEPPER_ID {self.password_pepper_id!r} is not a key of PASSWORD_PEPPERS"
