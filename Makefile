@@ -80,6 +80,12 @@ types: bootstrap
 
 check: lint types test
 
+# Refresh the committed OpenAPI snapshot, docs/openapi.json, after a reviewed API change
+# (tests/test_openapi_contract.py fails until it matches; `--check` only compares).
+.PHONY: openapi
+openapi: $(VENV)/.installed
+	$(BIN)/python -m api.openapi_snapshot
+
 # Latency/throughput against the raw driver, a bare endpoint and networkx (docs/benchmarks.md).
 bench: bootstrap
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from neo4j.exceptions import ConnectionPoolError, ServiceUnavailable, SessionExpired
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import (
@@ -58,13 +58,44 @@ CODE_BY_STATUS = {
 
 
 class ErrorInfo(BaseModel):
-    code: str
+    """What went wrong: a stable machine-readable `code`, a message for people, and
+    details that depend on the code (`errors` for a validation error)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"code": "not_found", "message": "no such user", "details": {}}]
+        }
+    )
+
+    code: str = Field(description="Stable: `not_found`, `rate_limited`, `validation_error`, ...")
     message: str
     details: dict[str, Any]
 
 
 class ErrorBody(BaseModel):
-    """The error body, documented in the OpenAPI document for every error status."""
+    """The one error body, documented in the OpenAPI document for every error status."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": {
+                        "code": "validation_error",
+                        "message": "the request is invalid; see details.errors",
+                        "details": {
+                            "errors": [
+                                {
+                                    "loc": ["body", "text"],
+                                    "msg": "Field required",
+                                    "type": "missing",
+                                }
+                            ]
+                        },
+                    }
+                }
+            ]
+        }
+    )
 
     error: ErrorInfo
 
@@ -82,14 +113,29 @@ ERROR_DESCRIPTIONS = {
 }
 
 
+# The handlers below send it with every 429 (the limit's window) and 503 (1 second).
+RETRY_AFTER: dict[str, Any] = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0, "examples": [1]},
+    }
+}
+
+
 def responses(
     *statuses: int, notes: dict[int, str] | None = None
 ) -> dict[int | str, dict[str, Any]]:
-    """`responses=` entries that document the error body for these statuses; `notes`
-    replaces the generic description of a status with what it means on that route."""
+    """`responses=` entries that document the error body (and `Retry-After` on 429 and
+    503) for these statuses; `notes` replaces the generic description of a status with
+    what it means on that route."""
     notes = notes or {}
     return {
-        s: {"model": ErrorBody, "description": notes.get(s, ERROR_DESCRIPTIONS[s])}
+        s: {
+            "model": ErrorBody,
+            "description": notes.get(s, ERROR_DESCRIPTIONS[s]),
+            **({"headers": RETRY_AFTER} if s in (429, 503) else {}),
+        }
         for s in statuses
     }
 

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from api import errors
+from api import errors, openapi
 from api.cors import add_cors
 from api.middleware import BodySizeLimit, SecurityHeaders
 from api.observability import RequestContext
@@ -70,11 +70,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="socialgraph",
         version="0.1.0",
-        description="Friend-of-friend suggestions, feeds and messaging over a Neo4j social graph.",
+        description=openapi.DESCRIPTION,
+        openapi_tags=openapi.TAGS,
+        generate_unique_id_function=openapi.operation_id_for,
         lifespan=lifespan,
     )
     app.state.settings = settings
     errors.install(app)
+    openapi.install(app)  # X-Request-ID on every response; Body_* schemas described
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     add_cors(app, settings.cors_origins)  # CORS_ORIGINS; outside the 413 (api/cors.py)
     docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)

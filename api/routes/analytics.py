@@ -44,7 +44,12 @@ NOTES = {
 }
 
 
-@router.get("/queries", response_model=list[CatalogEntryPublic])
+@router.get(
+    "/queries",
+    operation_id="listNamedQueries",
+    summary="The named query catalog",
+    response_model=list[CatalogEntryPublic],
+)
 async def catalog(_: AnalystUser) -> list[CatalogEntryPublic]:
     """The named queries with what each answers and its parameters (bounded: the catalog)."""
     return [CatalogEntryPublic(**vars(e)) for e in analytics.list_catalog()]
@@ -52,6 +57,8 @@ async def catalog(_: AnalystUser) -> list[CatalogEntryPublic]:
 
 @router.post(
     "/queries/{name}",
+    operation_id="runNamedQuery",
+    summary="Run a named query",
     response_model=QueryResult,
     responses=responses(400, 404, 429, notes={**NOTES, 404: "unknown query"}),
 )
@@ -63,6 +70,8 @@ async def run_named(
     budget: BudgetDep,
     body: NamedQueryRun | None = None,  # no body: no parameters
 ) -> QueryResult:
+    """Run the catalog query `name` (see `listNamedQueries`) in a READ transaction with
+    a timeout, a row cap and a byte cap; parameters left out take the catalog's defaults."""
     with budget.slot(user.id):
         result = await analytics.run_named(
             graph,
@@ -73,7 +82,13 @@ async def run_named(
     return QueryResult(**result.to_dict())
 
 
-@router.post("/cypher", response_model=QueryResult, responses=responses(400, 429, notes=NOTES))
+@router.post(
+    "/cypher",
+    operation_id="runCypher",
+    summary="Run read-only Cypher",
+    response_model=QueryResult,
+    responses=responses(400, 429, notes=NOTES),
+)
 async def run_cypher(
     body: AdhocQuery,
     user: AnalystUser,

@@ -97,6 +97,8 @@ def _tokens(
 
 @router.post(
     "/users",
+    operation_id="registerUser",
+    summary="Create an account",
     response_model=UserPrivate,
     status_code=status.HTTP_201_CREATED,
     responses=responses(
@@ -106,7 +108,8 @@ def _tokens(
 async def register(
     body: UserCreate, graph: GraphDep, settings: SettingsDep, redis: RedisDep, request: Request
 ) -> UserPrivate:
-    """Rate-limited per client address (REGISTER_RATE_PER_IP_PER_HOUR)."""
+    """Create an account (no token needed); then log in at `POST /v1/auth/token`.
+    Rate-limited per client address (REGISTER_RATE_PER_IP_PER_HOUR)."""
     ip = client_ip(request)
     await ratelimit.hit(
         redis,
@@ -129,7 +132,18 @@ async def register(
 
 @router.post(
     "/auth/token",
+    operation_id="login",
+    summary="Log in",
     response_model=Token,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "example": {"username": "alice", "password": "demo-password-1"}
+                }
+            }
+        }
+    },
     responses=responses(400, 401, 429, notes={401: "bad login", 429: "too many attempts"}),
 )
 async def login(
@@ -167,6 +181,8 @@ async def login(
 
 @router.post(
     "/auth/refresh",
+    operation_id="refreshToken",
+    summary="Refresh the tokens",
     response_model=Token,
     responses=responses(
         400,
@@ -211,7 +227,13 @@ async def _rotate(graph: GraphDep, settings: SettingsDep, redis: RedisDep, token
     return _tokens(settings, row["id"], row["token_version"], claims.fam, successor)
 
 
-@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, responses=responses(401))
+@router.post(
+    "/auth/logout",
+    operation_id="logout",
+    summary="Log out everywhere",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(401),
+)
 async def logout(user: CurrentUser, graph: GraphDep, cache: CacheDep) -> None:
     """Revoke every access and refresh token of the current user."""
     await services.revoke_tokens(graph, cache, user.id)

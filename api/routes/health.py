@@ -8,7 +8,7 @@ from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from api.deps import GraphDep, RedisDep
 
@@ -17,22 +17,39 @@ log = logging.getLogger("socialgraph.api")
 
 
 class Health(BaseModel):
+    """The process is up (it checks no dependency)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
     status: Literal["ok"]
 
 
 class DependencyState(BaseModel):
+    """Whether one dependency answered its check."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
     status: Literal["ok", "down"]
     error: str | None = None
 
 
 class Ready(BaseModel):
+    """Readiness: `ok` when Neo4j and Redis both answer, else `unavailable` (503)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"status": "ok", "neo4j": {"status": "ok"}, "redis": {"status": "ok"}}]
+        }
+    )
+
     status: Literal["ok", "unavailable"]
     neo4j: DependencyState
     redis: DependencyState
 
 
-@router.get("/healthz", response_model=Health)
+@router.get("/healthz", operation_id="getHealth", summary="Liveness", response_model=Health)
 async def healthz() -> Health:
+    """200 while the process serves requests; for a liveness probe."""
     return Health(status="ok")
 
 
@@ -48,8 +65,16 @@ async def _check(coro: object, timeout: float) -> DependencyState:
         return DependencyState(status="down", error=reason)
 
 
-@router.get("/readyz", response_model=Ready, responses={503: {"model": Ready}})
+@router.get(
+    "/readyz",
+    operation_id="getReadiness",
+    summary="Readiness",
+    response_model=Ready,
+    responses={503: {"model": Ready, "description": "Neo4j or Redis is down"}},
+)
 async def readyz(graph: GraphDep, redis: RedisDep) -> JSONResponse:
+    """Neo4j and Redis each checked with a short timeout; 503 names which is down. For a
+    readiness probe or load balancer."""
     neo, red = await asyncio.gather(_check(graph.ping(), 2.0), _check(redis.ping(), 1.0))
     ok = neo.status == "ok" and red.status == "ok"
     body = Ready(status="ok" if ok else "unavailable", neo4j=neo, redis=red)

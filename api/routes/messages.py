@@ -31,10 +31,23 @@ Other = Annotated[UserId, Path(description="The other participant's user id")]
 
 @router.post(
     "/messages",
+    operation_id="sendMessage",
+    summary="Send a message",
     response_model=MessagePublic,
     status_code=status.HTTP_201_CREATED,
+    response_description="Sent",
     responses={
-        200: {"model": MessagePublic, "description": "idempotent replay"},
+        200: {
+            "model": MessagePublic,
+            "description": "Idempotent replay: this key was sent before; the original message",
+            "headers": {
+                "Idempotent-Replayed": {
+                    "description": "`true`: this answer replays an earlier send",
+                    "required": True,
+                    "schema": {"type": "string", "enum": ["true"]},
+                }
+            },
+        },
         **responses(
             400,
             403,
@@ -65,7 +78,9 @@ async def send(
     idempotency_key: Annotated[IdempotencyKey, Header(alias="Idempotency-Key")],
 ) -> MessagePublic:
     """Send a message. Retrying with the same `Idempotency-Key` and body returns the original
-    message (200) and creates nothing; keys are remembered for 25 hours."""
+    message (200, with `Idempotent-Replayed: true`) and creates nothing; keys are
+    remembered for 25 hours. The recipient's open WebSockets get a `message` event
+    (docs/asyncapi.yaml)."""
     await ratelimit.hit(redis, user.id, "send", settings.send_rate_per_10s, 10, fail_open=False)
     message, created = await services.send_message(
         graph,
@@ -83,7 +98,13 @@ async def send(
     return MessagePublic(**message)
 
 
-@router.get("/conversations", response_model=Page[ConversationItem], responses=responses(400))
+@router.get(
+    "/conversations",
+    operation_id="listConversations",
+    summary="My conversations",
+    response_model=Page[ConversationItem],
+    responses=responses(400),
+)
 async def conversations(
     user: CurrentUser, inbox: InboxDep, limit: Limit = 20, cursor: Cursor = None
 ) -> Page[ConversationItem]:
@@ -93,7 +114,11 @@ async def conversations(
 
 
 @router.get(
-    "/conversations/{user_id}/messages", response_model=MessagePage, responses=responses(400)
+    "/conversations/{user_id}/messages",
+    operation_id="listMessages",
+    summary="Messages of a conversation",
+    response_model=MessagePage,
+    responses=responses(400),
 )
 async def history(
     user_id: Other,
@@ -112,7 +137,13 @@ async def history(
     )
 
 
-@router.post("/conversations/{user_id}/read", response_model=ReadState, responses=responses(400))
+@router.post(
+    "/conversations/{user_id}/read",
+    operation_id="markConversationRead",
+    summary="Mark a conversation read",
+    response_model=ReadState,
+    responses=responses(400),
+)
 async def mark_read(
     user_id: Other, body: MarkRead, user: CurrentUser, inbox: InboxDep
 ) -> ReadState:
@@ -120,7 +151,12 @@ async def mark_read(
     return ReadState(read_up_to=await inbox.mark_read(user.id, user_id, body.up_to))
 
 
-@router.get("/messages/unread", response_model=UnreadTotal)
+@router.get(
+    "/messages/unread",
+    operation_id="countUnreadMessages",
+    summary="Count my unread messages",
+    response_model=UnreadTotal,
+)
 async def unread(user: CurrentUser, inbox: InboxDep) -> dict[str, Any]:
     """Total unread messages over my 500 most recent conversations."""
     return {"total": await inbox.total_unread(user.id)}

@@ -16,7 +16,13 @@ from graph import feed, recommend
 router = APIRouter(tags=["recommendations"])
 
 
-@router.get("/suggestions", response_model=SuggestionPage, responses=responses(400, 404))
+@router.get(
+    "/suggestions",
+    operation_id="listSuggestions",
+    summary="People I may know",
+    response_model=SuggestionPage,
+    responses=responses(400, 404),
+)
 async def suggestions(
     user: CurrentUser,
     graph: GraphDep,
@@ -34,6 +40,8 @@ async def suggestions(
 
 @router.post(
     "/suggestions/{user_id}/dismiss",
+    operation_id="dismissSuggestion",
+    summary="Dismiss a suggestion",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=responses(400, 404),
 )
@@ -44,7 +52,13 @@ async def dismiss(
     await services.dismiss(graph, cache, user.id, user_id)
 
 
-@router.get("/feed", response_model=FeedPage, responses=responses(400, 404))
+@router.get(
+    "/feed",
+    operation_id="getFeed",
+    summary="My feed",
+    response_model=FeedPage,
+    responses=responses(400, 404),
+)
 async def get_feed(
     user: CurrentUser,
     graph: GraphDep,
@@ -58,7 +72,11 @@ async def get_feed(
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Response:
-    """Feed candidates with the reasons each post is there."""
+    """Feed candidates with the reasons each post is there: posts of my friends (and, with
+    `scope=fof`, of their friends), and with `include_interactions` posts my friends liked
+    or commented on. `order=recent` is newest first (`before` starts older); `order=top`
+    ranks by a score of the post's age, likes and comments and my interactions with its
+    author (then each item has `score`; docs/recommendations.md)."""
     page = await services.feed_page(
         graph,
         cache,
