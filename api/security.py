@@ -140,7 +140,7 @@ def _decode(settings: Settings, token: str, expected: TokenType) -> Claims:
     if any(name in payload and type(payload[name]) is not int for name in ("exp", "iat", "nbf")):
         raise TokenError("the token is invalid")
     if payload.get("typ") != expected:
-        raise TokenError(f"expected an {expected} token")
+        raise TokenError(f"expected {'an' if expected == 'access' else 'a'} {expected} token")
     ver = payload.get("ver")
     sub = payload.get("sub")
     if not isinstance(ver, int) or not isinstance(sub, str):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi.exceptions import RequestValidationError
 
 from api import security, services
 from api.deps import CacheDep, CurrentUser, GraphDep, RedisDep, SettingsDep, unauthorized
@@ -23,6 +24,57 @@ def client_ip(request: Request) -> str:
     uvicorn with proxy_headers=False), so behind a reverse proxy every client is the proxy's
     address: run uvicorn with --forwarded-allow-ips set to the proxy there (docs/hardening.md)."""
     return request.client.host if request.client else "unknown"
+
+
+@dataclass(frozen=True)
+class TokenForm:
+    """The token endpoint's form, checked for its grant: `username` and `password` for
+    `password` (the default, OAuth2's password flow), `refresh_token` for
+    `refresh_token` (RFC 6749 section 6)."""
+
+    grant_type: Literal["password", "refresh_token"]
+    username: str = ""
+    password: str = ""
+    refresh_token: str = ""
+
+
+def token_form(
+    grant_type: Annotated[
+        Literal["password", "refresh_token"] | None,
+        Form(description="`password` (the default) or `refresh_token`"),
+    ] = None,
+    username: Annotated[str | None, Form(description="The handle (grant `password`)")] = None,
+    password: Annotated[
+        str | None, Form(description="grant `password`", json_schema_extra={"format": "password"})
+    ] = None,
+    refresh_token: Annotated[
+        str | None,
+        Form(max_length=4096, description="grant `refresh_token`: the refresh token to use up"),
+    ] = None,
+    scope: Annotated[str, Form(description="Ignored (no scopes)")] = "",
+    client_id: Annotated[str | None, Form(description="Ignored")] = None,
+    client_secret: Annotated[
+        str | None, Form(description="Ignored", json_schema_extra={"format": "password"})
+    ] = None,
+) -> TokenForm:
+    """A field the grant needs and the form lacks is a 422 like any missing field."""
+    grant = grant_type or "password"
+    given = {"username": username, "password": password, "refresh_token": refresh_token}
+    needed = ("refresh_token",) if grant == "refresh_token" else ("username", "password")
+    missing = [name for name in needed if given[name] is None]
+    if missing:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "missing",
+                    "loc": ("body", name),
+                    "msg": f"Field required for grant_type={grant}",
+                    "input": None,
+                }
+                for name in missing
+            ]
+        )
+    return TokenForm(grant, username or "", password or "", refresh_token or "")
 
 
 def _tokens(
@@ -95,14 +147,18 @@ async def register(
     responses=responses(400, 401, 429, notes={401: "bad login", 429: "too many attempts"}),
 )
 async def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[TokenForm, Depends(token_form)],
     graph: GraphDep,
     settings: SettingsDep,
     redis: RedisDep,
     request: Request,
 ) -> Token:
     """OAuth2 password flow. Rate-limited per client address across handles
-    (LOGIN_RATE_PER_IP_PER_MINUTE) and per address and handle (LOGIN_RATE_PER_MINUTE)."""
+    (LOGIN_RATE_PER_IP_PER_MINUTE) and per address and handle (LOGIN_RATE_PER_MINUTE).
+    `grant_type=refresh_token` with a `refresh_token` field refreshes instead, exactly as
+    `POST /v1/auth/refresh` does (rotation, reuse detection; 503 without Redis)."""
+    if form.grant_type == "refresh_token":
+        return await _rotate(graph, settings, redis, form.refresh_token)
     if len(form.password) > 128 or len(form.username) > 64:
         raise unauthorized("incorrect handle or password")
     ip = client_ip(request)
@@ -144,8 +200,13 @@ async def refresh(
     """Rotation: the answer holds a new refresh token and the one presented is used up.
     Presenting a used one again revokes every refresh token descended from the same login
     (RFC 9700; redislayer/tokenfamily.py). Needs Redis: 503 while it is down."""
+    return await _rotate(graph, settings, redis, body.refresh_token)
+
+
+async def _rotate(graph: GraphDep, settings: SettingsDep, redis: RedisDep, token: str) -> Token:
+    """Use up a refresh token for new tokens (both refresh routes)."""
     try:
-        claims = security.decode(settings, body.refresh_token, "refresh")
+        claims = security.decode(settings, token, "refresh")
     except security.TokenError as exc:
         raise unauthorized(str(exc)) from exc
     row = await users.principal(graph, claims.sub)
