@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 
 from api import errors, openapi
 from api.cors import add_cors
+from api.docs import install_docs
 from api.middleware import BodySizeLimit, SecurityHeaders
 from api.observability import RequestContext
 from api.observability import router as metrics_router
@@ -74,14 +75,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=openapi.TAGS,
         generate_unique_id_function=openapi.operation_id_for,
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc without a CDN: api/docs.py
+        redoc_url=None,
     )
     app.state.settings = settings
     errors.install(app)
     openapi.install(app)  # X-Request-ID on every response; Body_* schemas described
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     add_cors(app, settings.cors_origins)  # CORS_ORIGINS; outside the 413 (api/cors.py)
-    docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
-    app.add_middleware(SecurityHeaders, docs_paths=docs)  # around the 413 too
+    app.add_middleware(SecurityHeaders)  # around the 413 too
     app.add_middleware(RequestContext)  # outermost: sees every response, even a 413
 
     # Documented on every operation: the body limit, validation, and a dependency being down.
@@ -96,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(v1)
     app.include_router(health.router)
     app.include_router(metrics_router)
+    install_docs(app)
     return app
 
 

@@ -3,7 +3,10 @@ security headers every HTTP response carries."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -89,41 +92,53 @@ _COMMON = [
     (b"x-frame-options", b"DENY"),
 ]
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# /docs (Swagger UI), /redoc and the OAuth2 redirect page: scripts and styles from the CDN
-# FastAPI's pages name, one inline script each (their text is fixed by the app, no user
-# input), Redoc's web worker from a blob, fonts from Google, images from the two sites
-# the pages show, requests to this origin only ("Try it out", the OpenAPI document).
-DOCS_CSP = (
+# /docs (Swagger UI), /redoc and the OAuth2 redirect page (api/docs.py), whose assets the
+# app serves itself: everything from this origin only. Scripts: the bundles, and the page's
+# own inline script by its hash (its text is fixed by the app, no user input). Styles may be
+# inline: Swagger UI sets style attributes and ReDoc injects <style> elements. Images from
+# this origin or data: URIs (icons in the stylesheets); requests to this origin ("Try it
+# out", the OpenAPI document, the token endpoint); ReDoc's search worker from a blob.
+_DOCS_CSP = (
     "default-src 'none'; "
-    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src https://fonts.gstatic.com; "
-    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "script-src 'self'{hashes}; "
+    "style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; "
     "connect-src 'self'; "
-    "worker-src 'self' blob:; "
+    "worker-src blob:; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
+_INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
+
+
+def docs_csp(html: str) -> str:
+    """The policy of a documentation page, allowing exactly the inline scripts of `html`."""
+    hashes = "".join(
+        f" 'sha256-{base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()}'"
+        for body in _INLINE_SCRIPT.findall(html)
+    )
+    return _DOCS_CSP.format(hashes=hashes)
+
+
 HSTS = b"max-age=63072000; includeSubDomains"
 
 
 class SecurityHeaders:
-    """Adds the common headers, a Content-Security-Policy (`DOCS_CSP` on `docs_paths`,
-    `API_CSP` elsewhere), `Cache-Control: no-store` on requests that carry credentials and
-    on everything under /v1 (tokens, private data), and HSTS when the request came over
-    https. A header the app set itself is kept. WebSocket scopes pass through."""
+    """Adds the common headers, a Content-Security-Policy (`API_CSP`; the documentation
+    pages set their own, `docs_csp`), `Cache-Control: no-store` on requests that carry
+    credentials and on everything under /v1 (tokens, private data), and HSTS when the
+    request came over https. A header the app set itself is kept. WebSocket scopes pass
+    through."""
 
-    def __init__(self, app: ASGIApp, docs_paths: tuple[str | None, ...] = ()) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.docs_paths = frozenset(p for p in docs_paths if p)
         self.api_csp = (b"content-security-policy", API_CSP.encode())
-        self.docs_csp = (b"content-security-policy", DOCS_CSP.encode())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        extra = [*_COMMON, self.docs_csp if path in self.docs_paths else self.api_csp]
+        extra = [*_COMMON, self.api_csp]
         if path.startswith("/v1/") or any(
             name == b"authorization" for name, _ in scope.get("headers", [])
         ):

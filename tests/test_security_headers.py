@@ -2,7 +2,8 @@
 
 - every HTTP response: `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`,
   `X-Frame-Options: DENY` and a Content-Security-Policy: `default-src 'none'` for the API,
-  a policy that lets the documentation pages load their scripts for /docs and /redoc;
+  a policy that lets the documentation pages (/docs, /redoc) load their scripts from the
+  app itself and no other host;
 - `Cache-Control: no-store` on authenticated requests and everything under /v1 (tokens,
   private profiles); HSTS only when the request came over https;
 - /metrics: with METRICS_TOKEN set, only `Authorization: Bearer <token>` gets it; production
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import json
 import re
+from base64 import b64encode
 from collections.abc import AsyncIterator
+from hashlib import sha256
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -98,26 +101,31 @@ async def test_hsts_only_over_https(https_client: httpx.AsyncClient) -> None:
 async def test_documentation_pages_get_a_policy_that_lets_them_load(
     client: httpx.AsyncClient, path: str
 ) -> None:
-    """The pages load scripts and styles from a CDN and run an inline script: their policy
-    allows exactly those origins (checked against the page itself) and nothing else."""
+    """The pages load their scripts, styles and icon from the app itself (api/docs.py) and
+    run one inline script: their policy allows this origin, that script by its hash
+    (checked against the page itself) and no other host at all."""
     r = await client.get(path)
     assert r.status_code == 200
     assert_common(r)
     csp = directives(r.headers["content-security-policy"])
     assert csp["default-src"] == ["'none'"] and csp["frame-ancestors"] == ["'none'"]
+    for name, sources in csp.items():
+        for source in sources:
+            assert source.startswith("'") or source in ("data:", "blob:"), (name, source)
     html = r.text
     for src in re.findall(r'<script[^>]+src="([^"]+)"', html):
-        assert origin(src) in csp["script-src"], src
-    if re.search(r"<script>", html):
-        assert "'unsafe-inline'" in csp["script-src"]
+        assert origin(src) == "'self'", src
+    inline = re.findall(r"<script>(.*?)</script>", html, re.S)
+    hashes = {"'sha256-" + b64encode(sha256(s.encode()).digest()).decode() + "'" for s in inline}
+    assert set(csp["script-src"]) == {"'self'", *hashes}  # no 'unsafe-inline' for scripts
     for tag in re.findall(r"<link[^>]+>", html):
         rel, href = re.search(r'rel="([^"]+)"', tag), re.search(r'href="([^"]+)"', tag)
         assert rel and href, tag
         allowed = csp["style-src"] if rel[1] == "stylesheet" else csp["img-src"]  # icons
-        assert origin(href[1]) in allowed, tag
+        assert origin(href[1]) == "'self'" and "'self'" in allowed, tag
     if "<style>" in html:
         assert "'unsafe-inline'" in csp["style-src"]
-    assert "'self'" in csp["connect-src"]  # "Try it out" and the OpenAPI document
+    assert csp["connect-src"] == ["'self'"]  # "Try it out", the token, the OpenAPI document
 
 
 def origin(url: str) -> str:
