@@ -11,7 +11,8 @@ BIN    := $(VENV)/bin
 SG     := $(BIN)/socialgraph
 
 # The test stack runs beside the dev stack on its own ports and state dir, because
-# tests wipe the database between cases.
+# tests wipe the database between cases. Neo4j's HTTP port (the Browser) follows Bolt's:
+# 7688 - 213 = 7475 here, 7474 for the dev stack.
 TEST_ENV := SOCIALGRAPH_ENV=test \
             SOCIALGRAPH_STATE_DIR=$(CURDIR)/.state/test \
             NEO4J_URI=bolt://127.0.0.1:7688 \

@@ -72,9 +72,11 @@ def dev_down() -> None:
 
 @dev_app.command("status")
 def dev_status() -> None:
-    """Show whether each local service runs, where, and where its logs are."""
+    """Show whether each local service runs, where, and where its logs are; where the
+    Neo4j Browser is and which credentials it takes."""
+    s = kit.settings()
     table = Table("service", "state", "pid", "address", "detail")
-    for st in devstack.status(kit.settings()):
+    for st in devstack.status(s):
         table.add_row(
             st.name,
             "running" if st.running else "stopped",
@@ -83,6 +85,8 @@ def dev_status() -> None:
             st.detail,
         )
     console.print(table)
+    for line in devstack.browser_lines(s):
+        console.print(line, highlight=False, soft_wrap=True)
 
 
 @dev_app.command("reset")

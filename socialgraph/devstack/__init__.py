@@ -7,7 +7,8 @@ Neo4j from its jars on Maven Central (`neo4j_server`), Redis from Debian's
 `up`, `down`, `status` and `reset`, and the names callers use.
 
 Everything lives under `Settings.state_dir` (data, logs, pid files, generated
-configs); ports come from `NEO4J_URI` and `REDIS_URL`, so a second stack (the test
+configs); ports come from `NEO4J_URI` and `REDIS_URL` (Neo4j's HTTP port, for the Neo4j
+Browser, from the Bolt port: `neo4j_server.http_port`), so a second stack (the test
 stack) is just another state dir and another pair of ports.
 """
 
@@ -16,7 +17,14 @@ from __future__ import annotations
 import shutil
 
 from core.config import Settings
-from socialgraph.devstack.neo4j_server import JVM_FLAGS, NEO4J_ADMIN_MAIN, NEO4J_MAIN, Neo4jServer
+from socialgraph.devstack.neo4j_server import (
+    JVM_FLAGS,
+    NEO4J_ADMIN_MAIN,
+    NEO4J_MAIN,
+    Neo4jServer,
+    browser_url,
+    http_port,
+)
 from socialgraph.devstack.process import ServiceStatus, StackError, port_open, port_owner
 from socialgraph.devstack.redis_server import RedisServer
 
@@ -28,7 +36,10 @@ __all__ = [
     "RedisServer",
     "ServiceStatus",
     "StackError",
+    "browser_lines",
+    "browser_url",
     "down",
+    "http_port",
     "port_open",
     "port_owner",
     "reset",
@@ -48,6 +59,23 @@ def down(settings: Settings) -> list[str]:
 
 def status(settings: Settings) -> list[ServiceStatus]:
     return [Neo4jServer(settings).status(), RedisServer(settings).status()]
+
+
+def browser_lines(settings: Settings) -> list[str]:
+    """Where the Neo4j Browser is and what to log in with (`socialgraph dev status`)."""
+    user_from = "NEO4J_USER" if "neo4j_user" in settings.model_fields_set else "the default"
+    if "neo4j_password" in settings.model_fields_set:
+        password = "the value of NEO4J_PASSWORD"  # noqa: S105 - where it is, not what
+    else:
+        password = (
+            f"{settings.neo4j_password!r} (the local default: NEO4J_PASSWORD is not set; "
+            "set it before the first `dev up` to choose another)"
+        )
+    return [
+        f"Neo4j Browser: {browser_url(settings)} (HTTP on 127.0.0.1 only)",
+        f"  connect to {settings.neo4j_uri} as {settings.neo4j_user!r} ({user_from}), "
+        f"password {password}",
+    ]
 
 
 def reset(settings: Settings) -> list[str]:

@@ -4,10 +4,22 @@
 neo4j.com is unreachable from our machines, so the server is assembled from its jars on
 Maven Central (`socialgraph/resources/neo4j-pom.xml`, shipped in the package) and
 launched with the JDK through its real entry point, `org.neo4j.server.CommunityEntryPoint`.
+
+The Neo4j Browser comes the same way (`org.neo4j.client:neo4j-browser`, a jar holding the
+web app): on the classpath, the server serves it at `/browser/` of its HTTP connector,
+which listens on 127.0.0.1 only, on the port `http_port` derives from the Bolt port
+(7687 -> 7474, the test stack's 7688 -> 7475), so every stack has its own.
+
+The jar cache (`~/.cache/socialgraph/neo4j-<version>/lib`, shared by every stack of the
+machine) is stamped with a hash of the pom: a changed pom (a jar added) makes the next
+start run Maven again, under a file lock, adding what is missing. Jars already there are
+never rewritten, so a server running from the cache is not disturbed.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import importlib.resources
 import os
 import subprocess
@@ -52,6 +64,27 @@ JVM_FLAGS = [
     "-Dlog4j2.disable.jmx=true",
 ]
 JDK_HOW = "Install a JDK 17+ (`apt-get install -y openjdk-17-jdk`)."
+# Bolt 7687 -> HTTP 7474, Neo4j's own defaults; any other stack keeps the same distance.
+HTTP_PORT_OFFSET = 7687 - 7474
+STAMP = ".provisioned"  # in lib/: the hash of the pom the jars were fetched for
+
+
+def http_port(settings: Settings) -> int:
+    """The HTTP connector's port (Neo4j Browser), derived from the Bolt port."""
+    return settings.neo4j_port - HTTP_PORT_OFFSET
+
+
+def browser_url(settings: Settings) -> str:
+    return f"http://{settings.neo4j_host}:{http_port(settings)}/browser/"
+
+
+def pom_bytes() -> bytes:
+    """The pom shipped in the package (so an installed wheel can fetch the jars too)."""
+    return (importlib.resources.files("socialgraph") / "resources" / "neo4j-pom.xml").read_bytes()
+
+
+def pom_stamp() -> str:
+    return hashlib.sha256(NEO4J_VERSION.encode() + b"\0" + pom_bytes()).hexdigest()
 
 
 class Neo4jServer:
@@ -65,27 +98,47 @@ class Neo4jServer:
         self.lib = settings.neo4j_home / "lib"
 
     # -- provisioning
-    def ensure_jars(self) -> None:
+    def jars_current(self, stamp: str) -> bool:
         marker = self.lib / f"neo4j-{NEO4J_VERSION}.jar"
-        if marker.exists():
+        stamp_file = self.lib / STAMP
+        return marker.exists() and stamp_file.exists() and stamp_file.read_text().strip() == stamp
+
+    def ensure_jars(self) -> None:
+        """Fetch the jars the pom names, unless the cache was filled for this very pom."""
+        stamp = pom_stamp()
+        if self.jars_current(stamp):
             return
         require_tool(
             "java",
             "Install a JDK 17+ (Debian: `apt-get install -y openjdk-17-jre-headless`).",
         )
         mvn = require_tool("mvn", "Install Maven (Debian: `apt-get install -y maven`).")
-        print(f"Fetching Neo4j {NEO4J_VERSION} jars from Maven Central into {self.lib} ...")
         self.lib.mkdir(parents=True, exist_ok=True)
-        # The pom ships inside the package, so an installed wheel can fetch the jars too.
-        pom_file = importlib.resources.files("socialgraph") / "resources" / "neo4j-pom.xml"
-        with importlib.resources.as_file(pom_file) as pom:
+        # One Maven at a time per cache: several stacks may start at once.
+        with (self.lib.parent / ".provision.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if self.jars_current(stamp):
+                return
+            print(f"Fetching Neo4j {NEO4J_VERSION} jars from Maven Central into {self.lib} ...")
+            # Maven reads the very bytes the stamp hashes.
+            pom = self.lib.parent / "neo4j-pom.xml"
+            pom.write_bytes(pom_bytes())
             result = self._maven(mvn, pom)
-        if result.returncode != 0 or not marker.exists():
-            raise StackError(
-                "Maven could not fetch the Neo4j jars:\n"
-                + (result.stdout + result.stderr)[-3000:]
-                + "\nCheck that Maven Central is reachable (`mvn -v`, ~/.m2/settings.xml)."
-            )
+            missing = [
+                name
+                for name, pattern in (
+                    ("the server", f"neo4j-{NEO4J_VERSION}.jar"),
+                    ("the Neo4j Browser", "neo4j-browser-*.jar"),
+                )
+                if not any(self.lib.glob(pattern))
+            ]
+            if result.returncode != 0 or missing:
+                raise StackError(
+                    f"Maven could not fetch the Neo4j jars ({', '.join(missing) or 'failed'}):\n"
+                    + (result.stdout + result.stderr)[-3000:]
+                    + "\nCheck that Maven Central is reachable (`mvn -v`, ~/.m2/settings.xml)."
+                )
+            (self.lib / STAMP).write_text(stamp + "\n")
 
     def _maven(self, mvn: str, pom: Path) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -109,7 +162,7 @@ class Neo4jServer:
     def write_config(self) -> None:
         for d in ("conf", "data", "logs", "run", "plugins", "import"):
             (self.home / d).mkdir(parents=True, exist_ok=True)
-        host, port = self.s.neo4j_host, self.s.neo4j_port
+        host, port, http = self.s.neo4j_host, self.s.neo4j_port, http_port(self.s)
         conf = f"""# Generated by `socialgraph dev up`; edits are overwritten.
 server.directories.data={self.home / "data"}
 server.directories.logs={self.logs}
@@ -120,8 +173,14 @@ server.default_listen_address={host}
 server.bolt.enabled=true
 server.bolt.listen_address={host}:{port}
 server.bolt.advertised_address={host}:{port}
-server.http.enabled=false
+# HTTP on loopback only, for the Neo4j Browser (/browser/, from the neo4j-browser jar);
+# it logs in over Bolt with the same user and password.
+server.http.enabled=true
+server.http.listen_address={host}:{http}
+server.http.advertised_address={host}:{http}
 server.https.enabled=false
+# No usage reports from the Browser to neo4j.com.
+client.allow_telemetry=false
 server.memory.heap.initial_size={self.s.neo4j_heap}
 server.memory.heap.max_size={self.s.neo4j_heap}
 server.memory.pagecache.size={self.s.neo4j_pagecache}
@@ -177,6 +236,12 @@ server.bolt.connection_keep_alive_for_requests=OFF
                 f"Port {self.s.neo4j_port} (Neo4j Bolt) is already in use by "
                 f"{port_owner(self.s.neo4j_port)}. Stop it or set NEO4J_URI to another port."
             )
+        http = http_port(self.s)
+        if port_open(self.s.neo4j_host, http):
+            raise StackError(
+                f"Port {http} (Neo4j HTTP, the Bolt port - {HTTP_PORT_OFFSET}) is already in use "
+                f"by {port_owner(http)}. Stop it or set NEO4J_URI to another Bolt port."
+            )
         java = require_tool("java", JDK_HOW)
         self.ensure_jars()
         self.write_config()
@@ -220,6 +285,8 @@ server.bolt.connection_keep_alive_for_requests=OFF
 
         if not port_open(self.s.neo4j_host, self.s.neo4j_port):
             return False
+        if not port_open(self.s.neo4j_host, http_port(self.s)):
+            return False  # the Browser's connector starts with Bolt; wait for both
         try:
             with GraphDatabase.driver(
                 self.s.neo4j_uri,
