@@ -26,8 +26,11 @@ FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Browser]:
+    """One Chromium per test. Not session-scoped: while `sync_playwright()` is open its
+    event loop stays set on the main thread, and every async test after it would fail
+    with "Runner.run() cannot be called from a running event loop"."""
     path = shutil.which("chromium") or CHROMIUM
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=path, args=FLAGS, headless=True)
