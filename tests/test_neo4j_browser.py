@@ -6,34 +6,20 @@ the screenshot is docs/img/neo4j-browser.png (docs/analysis.md shows it)."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import networkx as nx
-import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from core.config import Settings
 from graph.queries import q
 from socialgraph import devstack
-from tests.browser import CHROMIUM, FLAGS
+from tests.browser import browser  # noqa: F401 - one Chromium per test
 from tests.graphs import load_graph
 
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "img" / "neo4j-browser.png"
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    """Headless Chromium as `tests.browser` launches it, but for this test only: Playwright's
-    sync API leaves its event loop set as the thread's running loop until it stops, and
-    every async test after a session-wide one fails ("Runner.run() cannot be called from a
-    running event loop")."""
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield b
-        b.close()
 
 
 def http_base(settings: Settings) -> str:
@@ -93,7 +79,7 @@ def test_http_connector_is_on_loopback_only_and_serves_the_browser(settings: Set
 
 
 def test_browser_logs_in_and_runs_a_catalog_query(
-    browser: Browser,
+    browser: Browser,  # noqa: F811
     neo: Any,
     settings: Settings,
 ) -> None:
