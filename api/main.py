@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from opentelemetry.trace import TracerProvider
 
-from api import errors, openapi
+from api import errors, openapi, tracing
 from api.cors import add_cors
 from api.docs import install_docs
 from api.middleware import BodySizeLimit, SecurityHeaders
@@ -38,14 +39,19 @@ from redislayer.realtime import Hub
 log = logging.getLogger("socialgraph.api")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, tracer_provider: TracerProvider | None = None
+) -> FastAPI:
+    """`tracer_provider`: spans go there (a test's in-memory exporter); by default the
+    OTLP exporter when OTEL_EXPORTER_OTLP_ENDPOINT is set, else no tracing (api/tracing.py)."""
     settings = settings or get_settings()
     catalog()  # a malformed query file fails here, at startup, naming the file
+    provider = tracer_provider or tracing.provider_from(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         driver = await open_async_driver(settings)
-        redis = open_redis(settings)
+        redis = open_redis(settings, provider)
         try:
             await migrate(driver, settings.neo4j_database)
             app.state.settings = settings
@@ -54,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.neo4j_database,
                 settings.neo4j_query_timeout,
                 wait_bound=settings.neo4j_connect_timeout * 2,
+                tracer=provider.get_tracer("socialgraph.graph") if provider else None,
             )
             app.state.redis = redis
             app.state.cache = Cache(redis)
@@ -67,6 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.cache.close()
             await redis.aclose()
             await driver.close()
+            if tracer_provider is None:  # ours: flush what is left to the collector
+                tracing.shutdown(provider)
 
     app = FastAPI(
         title="socialgraph",
@@ -75,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=openapi.TAGS,
         generate_unique_id_function=openapi.operation_id_for,
         lifespan=lifespan,
+        telemetry=tracing.fastapi_telemetry(provider),  # request spans (api/tracing.py)
         docs_url=None,  # /docs and /redoc without a CDN: api/docs.py
         redoc_url=None,
     )
@@ -84,7 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     add_cors(app, settings.cors_origins)  # CORS_ORIGINS; outside the 413 (api/cors.py)
     app.add_middleware(SecurityHeaders)  # around the 413 too
-    app.add_middleware(RequestContext)  # outermost: sees every response, even a 413
+    # Outermost: sees every response, even a 413; the request id on the request span.
+    app.add_middleware(RequestContext, tracing=provider is not None)
 
     # Documented on every operation: the body limit, validation, and a dependency being down.
     v1 = APIRouter(prefix="/v1", responses=errors.responses(413, 422, 503))

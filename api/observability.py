@@ -18,6 +18,7 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from opentelemetry import trace
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -100,10 +101,12 @@ class RequestContext:
     code, duration). Every line logged while the request runs (the handlers', uvicorn's
     WebSocket line) carries its `request_id`, and its `user_id` once authenticated
     (`core.logconfig.bind`). When the app raises, the context stays set for the lines the
-    error handler and the server write next (each request runs in a task of its own)."""
+    error handler and the server write next (each request runs in a task of its own).
+    With `tracing` (api/tracing.py), the request id is an attribute of the request span."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, tracing: bool = False) -> None:
         self.app = app
+        self.tracing = tracing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -120,6 +123,8 @@ class RequestContext:
         scope.setdefault("state", {})["request_id"] = request_id
         header = (b"x-request-id", request_id.encode())
         context = logconfig.request_context(request_id=request_id)
+        if self.tracing:
+            trace.get_current_span().set_attribute("socialgraph.request_id", request_id)
         status = 500
         close_code: int | None = None
         start = time.perf_counter()

@@ -98,6 +98,13 @@ class Settings(BaseSettings):
     # Browser origins allowed to call the API from other sites (api/cors.py), a JSON list:
     # CORS_ORIGINS='["https://app.example.com"]'. Exact origins only: credentials are allowed.
     cors_origins: list[str] = Field(default_factory=list, validation_alias="CORS_ORIGINS")
+    # Tracing (api/tracing.py): off unless an OTLP/HTTP collector is set, e.g.
+    # OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 (spans go to <that>/v1/traces), with
+    # the share of new traces kept.
+    otel_endpoint: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    tracing_sample_ratio: float = Field(
+        1.0, ge=0.0, le=1.0, validation_alias="TRACING_SAMPLE_RATIO"
+    )
     ws_allowed_origins: list[str] = Field(
         default_factory=lambda: ["http://localhost:8000", "http://127.0.0.1:8000"],
         validation_alias="WS_ALLOWED_ORIGINS",

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -47,6 +48,7 @@ from neo4j.exceptions import (
     SessionExpired,
     TransientError,
 )
+from opentelemetry.trace import SpanKind, Tracer
 from prometheus_client import Counter
 
 from core.config import Settings
@@ -181,17 +183,45 @@ def _count(row: Row | None, key: str = "n") -> int:
     return int(row[key]) if row and row.get(key) is not None else 0
 
 
+_NO_SPAN = nullcontext()
+
+
+def _span(tracer: Tracer | None, qq: Query, database: str) -> AbstractContextManager[Any]:
+    """A client span around one catalog query when tracing is on (api/tracing.py): named
+    after the query, never carrying its text or parameters. Off: a shared no-op."""
+    if tracer is None:
+        return _NO_SPAN
+    return tracer.start_as_current_span(
+        qq.qualified_name,
+        kind=SpanKind.CLIENT,
+        attributes={
+            "db.system.name": "neo4j",
+            "db.namespace": database,
+            "db.query.summary": qq.qualified_name,
+        },
+    )
+
+
 class Tx:
     """A transaction handle that only runs catalog queries."""
 
-    def __init__(self, tx: AsyncManagedTransaction, timeout: float) -> None:
+    def __init__(
+        self,
+        tx: AsyncManagedTransaction,
+        timeout: float,
+        tracer: Tracer | None = None,
+        database: str = "",
+    ) -> None:
         self._tx = tx
         self._timeout = timeout
+        self._tracer = tracer
+        self._database = database
 
     async def run(self, query: Query | str, **params: Any) -> list[Row]:
         qq = _query(query)
-        result = await self._tx.run(qq.text, qq.bind(params))
-        return [native(r) for r in await result.data()]
+        with _span(self._tracer, qq, self._database):
+            result = await self._tx.run(qq.text, qq.bind(params))
+            return [native(r) for r in await result.data()]
 
     async def one(self, query: Query | str, **params: Any) -> Row | None:
         rows = await self.run(query, **params)
@@ -200,9 +230,10 @@ class Tx:
     async def json_rows(self, query: Query | str, **params: Any) -> list[Row]:
         """Rows as JSON-safe dicts (`graph.serialize.record`: nodes, paths, temporals)."""
         qq = _query(query)
-        result = await self._tx.run(qq.text, qq.bind(params))
-        keys = list(result.keys())
-        return [serialize.record(keys, r.values()) async for r in result]
+        with _span(self._tracer, qq, self._database):
+            result = await self._tx.run(qq.text, qq.bind(params))
+            keys = list(result.keys())
+            return [serialize.record(keys, r.values()) async for r in result]
 
     async def page(
         self, query: Query | str, *, instants: tuple[str, ...] = (), **params: Any
@@ -246,12 +277,18 @@ class Probe:
 
 class Graph:
     def __init__(
-        self, driver: AsyncDriver, database: str, timeout: float = 10.0, wait_bound: float = 5.0
+        self,
+        driver: AsyncDriver,
+        database: str,
+        timeout: float = 10.0,
+        wait_bound: float = 5.0,
+        tracer: Tracer | None = None,
     ) -> None:
         self.driver = driver
         self.database = database
         self.timeout = timeout
         self.wait_bound = wait_bound  # seconds on top of `timeout` before a call gives up
+        self.tracer = tracer  # a span per query when set (api/tracing.py)
 
     async def read_tx(self, fn: Callable[[Tx], Awaitable[T]], timeout: float | None = None) -> T:
         return await self._tx(neo4j.READ_ACCESS, fn, timeout)
@@ -264,7 +301,7 @@ class Graph:
 
         @neo4j.unit_of_work(timeout=t)
         async def work(tx: AsyncManagedTransaction) -> T:
-            return await fn(Tx(tx, t))
+            return await fn(Tx(tx, t, self.tracer, self.database))
 
         try:
             # The server ends the transaction after `t`; this outer bound also covers what
@@ -322,7 +359,8 @@ class Graph:
         TRANSACTIONS`): no retry, no managed transaction around it. Errors pass through."""
         qq = _query(query)
         async with self.driver.session(database=self.database) as s:
-            await (await s.run(qq.text, qq.bind(params))).consume()
+            with _span(self.tracer, qq, self.database):
+                await (await s.run(qq.text, qq.bind(params))).consume()
 
     async def write_batches(self, query: Query | str, batches: Iterable[Mapping[str, Any]]) -> int:
         """Each parameter set in its own write transaction, one session; the sum of `n`."""
@@ -351,43 +389,44 @@ class Graph:
         pass through: the analyst path words them itself (graph/adhoc.py)."""
         bound = query.bind(params)
         QUERIES.labels(query.qualified_name).inc()
-        async with self.driver.session(
-            database=self.database,
-            default_access_mode=neo4j.READ_ACCESS,
-            fetch_size=max(1, min(row_cap + 1, 1000 if max_bytes is None else 100)),
-            notifications_min_severity="INFORMATION",
-        ) as session:
-            tx = await session.begin_transaction(
-                timeout=timeout, metadata={"app": "socialgraph", "kind": "analyst"}
-            )
-            try:
-                notes = await check(Probe(tx)) if check else []
-                result = await tx.run(query.text, bound)
-                columns = list(result.keys())
-                rows: list[Row] = []
-                size = 0
-                async for record in result:
-                    if len(rows) == row_cap:
-                        return CappedRows(columns, rows, True, notes)
-                    row = serialize.record(columns, record.values())
-                    if max_bytes is not None:
-                        size += serialize.json_size(row)
-                        if size > max_bytes:
-                            raise QueryRejected(
-                                f"the result is larger than {max_bytes:,} bytes (reached after "
-                                f"{len(rows):,} rows); add LIMIT, return fewer columns or "
-                                "aggregate in Cypher",
-                                {"reason": "too_large", "max_bytes": max_bytes},
-                            )
-                    rows.append(row)
-                return CappedRows(columns, rows, False, notes)
-            finally:
-                # Never commit: a read transaction has nothing to keep, and rolling back
-                # is the last word should anything have slipped through.
+        with _span(self.tracer, query, self.database):
+            async with self.driver.session(
+                database=self.database,
+                default_access_mode=neo4j.READ_ACCESS,
+                fetch_size=max(1, min(row_cap + 1, 1000 if max_bytes is None else 100)),
+                notifications_min_severity="INFORMATION",
+            ) as session:
+                tx = await session.begin_transaction(
+                    timeout=timeout, metadata={"app": "socialgraph", "kind": "analyst"}
+                )
                 try:
-                    await tx.close()
-                except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, OSError):
-                    pass
+                    notes = await check(Probe(tx)) if check else []
+                    result = await tx.run(query.text, bound)
+                    columns = list(result.keys())
+                    rows: list[Row] = []
+                    size = 0
+                    async for record in result:
+                        if len(rows) == row_cap:
+                            return CappedRows(columns, rows, True, notes)
+                        row = serialize.record(columns, record.values())
+                        if max_bytes is not None:
+                            size += serialize.json_size(row)
+                            if size > max_bytes:
+                                raise QueryRejected(
+                                    f"the result is larger than {max_bytes:,} bytes (reached after "
+                                    f"{len(rows):,} rows); add LIMIT, return fewer columns or "
+                                    "aggregate in Cypher",
+                                    {"reason": "too_large", "max_bytes": max_bytes},
+                                )
+                        rows.append(row)
+                    return CappedRows(columns, rows, False, notes)
+                finally:
+                    # Never commit: a read transaction has nothing to keep, and rolling back
+                    # is the last word should anything have slipped through.
+                    try:
+                        await tx.close()
+                    except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, OSError):
+                        pass
 
 
 # ------------------------------------------------------------------ the sync face
