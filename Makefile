@@ -49,10 +49,17 @@ up: bootstrap
 down:
 	$(SG) dev down
 
+# Ctrl+C stops the API (uvicorn's graceful shutdown); Neo4j and Redis keep running with their
+# data, so the next `make run` starts in seconds, and `make down` stops them.
+API_PORT ?= 8000
 run: up
 	$(SG) db migrate
 	$(SG) seed demo
-	$(SG) serve --host 127.0.0.1 --port 8000
+	@echo "Serving http://127.0.0.1:$(API_PORT) (try /docs). Ctrl+C stops the API;"
+	@echo "Neo4j and Redis keep running until 'make down' stops them."
+	@trap 'echo "API stopped. Neo4j and Redis still run: make down stops them."' EXIT; \
+	trap 'exit 130' INT; trap 'exit 143' TERM; \
+	$(SG) serve --host 127.0.0.1 --port $(API_PORT)
 
 test-up: bootstrap
 	$(TEST_ENV) $(SG) dev up
@@ -60,8 +67,13 @@ test-up: bootstrap
 test-down:
 	$(TEST_ENV) $(SG) dev down
 
+# `make test` stops the test stack when pytest ends (passed, failed or Ctrl+C), keeping
+# pytest's exit status, as .ci/run does: a stack left running holds its ports and memory.
+STOP_TEST_STACK := trap '$(TEST_ENV) $(SG) dev down >/dev/null 2>&1 || true' EXIT; \
+                   trap 'exit 130' INT; trap 'exit 143' TERM;
+
 test: test-up
-	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+	$(STOP_TEST_STACK) $(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 
 # Only the venv, no stack: tests/conftest.py marks every test that needs a server
 # `integration`. TEST_ENV all the same, so a test marked wrongly can only reach the test
