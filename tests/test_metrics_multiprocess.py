@@ -14,6 +14,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from core.config import Settings
 from tests.apiproc import ApiProcess
+from tests.waiting import wait_until
 
 ROUTE = "/v1/suggestions"
 SHORT = "/suggestions"  # the label before route labels carried the router's prefix
@@ -62,6 +63,8 @@ async def test_two_workers_report_one_total_with_full_route_labels(
                 sent += len(rs)
                 if len(+per_worker(tmp_path)) >= 2:
                     break
+            # A request is counted just after its response is sent: wait for the last ones.
+            await wait_until(lambda: sum(per_worker(tmp_path).values()) >= sent, timeout=10)
             workers = per_worker(tmp_path)
             assert len(+workers) == 2 and sum(workers.values()) == sent, (workers, sent)
             # Each scrape lands on either worker (new connections); every one sees the total.
