@@ -35,8 +35,14 @@ _SECRET_PARAM = re.compile(
 _CREDENTIALS = re.compile(r"(?i)\b(bearer|basic)(\s+|%20|\+)[A-Za-z0-9._~+/=-]+")
 
 
+# What each pattern needs somewhere in the text; most field values have none of it.
+_TRIGGER = re.compile(r"[=:\s+%]|eyJ")
+
+
 def redact(text: str) -> str:
     """`text` with tokens, credentials and secret parameters replaced by `[redacted]`."""
+    if not _TRIGGER.search(text):
+        return text
     text = _JWT.sub(REDACTED, text)
     text = _SECRET_PARAM.sub(lambda m: f"{m[1]}{m[2]}{REDACTED}", text)
     return _CREDENTIALS.sub(lambda m: f"{m[1]}{m[2]}{REDACTED}", text)
@@ -82,21 +88,21 @@ class JsonFormatter(logging.Formatter):
             + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": redact(record.getMessage()),
         }
         request = _REQUEST.get()
         if request:
-            entry.update(request)
+            entry.update(_clean(request))
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = value
+                entry[key] = _clean(value)
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = redact(self.formatException(record.exc_info))
         elif record.exc_text:
-            entry["exc"] = record.exc_text
+            entry["exc"] = redact(record.exc_text)
         if record.stack_info:
-            entry["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(_clean(entry), ensure_ascii=False)
+            entry["stack"] = redact(self.formatStack(record.stack_info))
+        return json.dumps(entry, ensure_ascii=False)
 
 
 def _clean(value: Any) -> Any:
