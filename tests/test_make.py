@@ -24,6 +24,15 @@ from tests.apiproc import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This environment without an outer make's: `make test PYTEST_ARGS=...` exports its
+    command-line variables to recipes, and MAKEFLAGS hands them to every nested make."""
+    inherited = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"}
+    inherited |= {"PYTEST_ARGS", "TEST_ENV", "API_PORT", "SG", "BIN", "VENV", "PYTHON"}
+    return {**{k: v for k, v in os.environ.items() if k not in inherited}, **extra}
+
+
 FAKE = """#!{python}
 # A stand-in for `socialgraph` / `pytest`: logs each call (with the stack it targets) and
 # behaves as the test asks through FAKE_* variables.
@@ -68,7 +77,7 @@ def make(target: str, *, sg: Path, bin_dir: Path, log: Path, **env: str) -> subp
     return subprocess.Popen(
         ["make", "--no-print-directory", "-o", "bootstrap", target, f"SG={sg}", f"BIN={bin_dir}"],
         cwd=ROOT,
-        env={**os.environ, "FAKE_LOG": str(log), **env},
+        env=clean_env(FAKE_LOG=str(log), **env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -159,6 +168,7 @@ def served(settings: Settings, tmp_path: Path) -> Iterator[tuple[subprocess.Pope
     proc = subprocess.Popen(
         ["make", "--no-print-directory", "-o", "bootstrap", "run", f"API_PORT={port}"],
         cwd=ROOT,
+        env=clean_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
