@@ -146,14 +146,12 @@ class RequestContext:
                     status = 403
             await send(message)
 
-        async def receive_close(message: Message) -> Message:
-            nonlocal close_code
-            if message["type"] == "websocket.disconnect" and close_code is None:
-                close_code = message.get("code", 1005)
-            return message
-
         async def ws_receive() -> Message:
-            return await receive_close(await receive())
+            nonlocal close_code
+            message = await receive()
+            if message["type"] == "websocket.disconnect" and close_code is None:
+                close_code = message.get("code", 1005)  # the client closed first
+            return message
 
         failed = False
         try:
