@@ -60,6 +60,15 @@ class Settings(BaseSettings):
     redis_appendfsync: Literal["always", "everysec", "no"] = Field(
         "everysec", validation_alias="REDIS_APPENDFSYNC"
     )
+    # A local Redis Cluster (socialgraph/devstack/redis_cluster.py), off by default: 3
+    # primaries and 3 replicas on REDIS_CLUSTER_PORT..+5 (cluster buses on those + 10000),
+    # started by `dev up` beside the single server; the node timeout is how long a primary
+    # may be unreachable before its replica takes over (tests use about 1000).
+    redis_cluster: bool = Field(False, validation_alias="REDIS_CLUSTER")
+    redis_cluster_port: int = Field(7000, ge=1024, le=55530, validation_alias="REDIS_CLUSTER_PORT")
+    redis_cluster_node_timeout_ms: int = Field(
+        5000, ge=100, validation_alias="REDIS_CLUSTER_NODE_TIMEOUT_MS"
+    )
 
     jwt_secret: str = Field(DEV_JWT_SECRET, validation_alias="JWT_SECRET")
     jwt_issuer: str = Field("socialgraph", validation_alias="JWT_ISSUER")

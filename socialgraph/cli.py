@@ -50,9 +50,15 @@ kit = CliKit()
 
 
 @dev_app.command("up")
-def dev_up() -> None:
+def dev_up(
+    cluster: bool = typer.Option(
+        False, "--cluster", help="Also start the local Redis Cluster (as REDIS_CLUSTER=1 does)"
+    ),
+) -> None:
     """Start Redis and Neo4j (idempotent) and wait until both answer."""
     s = kit.settings()
+    if cluster:
+        s = s.model_copy(update={"redis_cluster": True})
     try:
         for line in devstack.up(s):
             console.print(line, highlight=False)
@@ -61,6 +67,8 @@ def dev_up() -> None:
     console.print(
         f"Logs: {s.state_dir / 'neo4j' / 'logs'} and {s.state_dir / 'redis'}", highlight=False
     )
+    if s.redis_cluster:
+        console.print(f"Redis Cluster logs: {s.state_dir / 'redis-cluster'}", highlight=False)
 
 
 @dev_app.command("down")

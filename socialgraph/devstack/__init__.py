@@ -1,10 +1,11 @@
-"""The local stack: a real Neo4j 5.26 Community server and a real Redis server.
+"""The local stack: a real Neo4j 5.26 Community server and a real Redis server, and on
+request (`REDIS_CLUSTER`, `dev up --cluster`) a local Redis Cluster beside them.
 
 There is no Docker engine on our machines, so the project runs the servers itself:
 Neo4j from its jars on Maven Central (`neo4j_server`), Redis from Debian's
-`redis-server` (`redis_server`), both through the process handling in `process`
-(pid files, spawning, waiting, stopping). This module is the stack as a whole:
-`up`, `down`, `status` and `reset`, and the names callers use.
+`redis-server` (`redis_server`; the cluster's six nodes: `redis_cluster`), all through the
+process handling in `process` (pid files, spawning, waiting, stopping). This module is the
+stack as a whole: `up`, `down`, `status` and `reset`, and the names callers use.
 
 Everything lives under `Settings.state_dir` (data, logs, pid files, generated
 configs); ports come from `NEO4J_URI` and `REDIS_URL` (Neo4j's HTTP port, for the Neo4j
@@ -17,6 +18,7 @@ from __future__ import annotations
 import shutil
 
 from core.config import Settings
+from socialgraph.devstack import redis_cluster
 from socialgraph.devstack.neo4j_server import (
     JVM_FLAGS,
     NEO4J_ADMIN_MAIN,
@@ -26,6 +28,7 @@ from socialgraph.devstack.neo4j_server import (
     http_port,
 )
 from socialgraph.devstack.process import ServiceStatus, StackError, port_open, port_owner
+from socialgraph.devstack.redis_cluster import RedisCluster
 from socialgraph.devstack.redis_server import RedisServer
 
 __all__ = [
@@ -33,6 +36,7 @@ __all__ = [
     "NEO4J_ADMIN_MAIN",
     "NEO4J_MAIN",
     "Neo4jServer",
+    "RedisCluster",
     "RedisServer",
     "ServiceStatus",
     "StackError",
@@ -42,6 +46,7 @@ __all__ = [
     "http_port",
     "port_open",
     "port_owner",
+    "redis_cluster_up",
     "reset",
     "status",
     "up",
@@ -50,15 +55,30 @@ __all__ = [
 
 def up(settings: Settings) -> list[str]:
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    return [RedisServer(settings).start(), Neo4jServer(settings).start()]
+    started = [RedisServer(settings).start(), Neo4jServer(settings).start()]
+    return [*started, *redis_cluster_up(settings)]
+
+
+def redis_cluster_up(settings: Settings) -> list[str]:
+    """Start the local Redis Cluster when `REDIS_CLUSTER` is set (idempotent); nothing else."""
+    if not settings.redis_cluster:
+        return []
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    return RedisCluster(settings).start()
 
 
 def down(settings: Settings) -> list[str]:
-    return [Neo4jServer(settings).stop(), RedisServer(settings).stop()]
+    msgs = [Neo4jServer(settings).stop(), RedisServer(settings).stop()]
+    if redis_cluster.in_use(settings):
+        msgs += RedisCluster(settings).stop()
+    return msgs
 
 
 def status(settings: Settings) -> list[ServiceStatus]:
-    return [Neo4jServer(settings).status(), RedisServer(settings).status()]
+    rows = [Neo4jServer(settings).status(), RedisServer(settings).status()]
+    if redis_cluster.in_use(settings):
+        rows += RedisCluster(settings).status()
+    return rows
 
 
 def browser_lines(settings: Settings) -> list[str]:
