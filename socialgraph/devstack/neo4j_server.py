@@ -35,7 +35,7 @@ from socialgraph.devstack.process import (
     read_pid,
     require_tool,
     spawn,
-    stop_pid,
+    stop_pidfile,
     tail,
     wait_until,
 )
@@ -307,13 +307,7 @@ server.bolt.connection_keep_alive_for_requests=OFF
             return False
 
     def stop(self) -> str:
-        pid = self.pid()
-        if pid is None:
-            self.pidfile.unlink(missing_ok=True)
-            return "Neo4j is not running"
-        stop_pid(pid, timeout=60)
-        self.pidfile.unlink(missing_ok=True)
-        return f"Neo4j stopped (pid {pid})"
+        return stop_pidfile(self.pidfile, "Neo4j", timeout=60)
 
     def status(self) -> ServiceStatus:
         pid = self.pid()

@@ -165,6 +165,26 @@ def kill_pid(pid: int) -> None:
         time.sleep(0.05)
 
 
+def stop_pidfile(pidfile: Path, name: str, timeout: float) -> str:
+    """Stop the process `pidfile` names (as `stop_pid`), remove the file, and say so."""
+    pid = read_pid(pidfile)
+    if pid is None:
+        pidfile.unlink(missing_ok=True)
+        return f"{name} is not running"
+    stop_pid(pid, timeout)
+    pidfile.unlink(missing_ok=True)
+    return f"{name} stopped (pid {pid})"
+
+
+def kill_pidfile(pidfile: Path) -> None:
+    """SIGKILL the process `pidfile` names, for crash tests (no shutdown save), and remove
+    the file."""
+    pid = read_pid(pidfile)
+    if pid is not None:
+        kill_pid(pid)
+    pidfile.unlink(missing_ok=True)
+
+
 def tail(path: Path, lines: int = 25) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])

@@ -26,13 +26,13 @@ from core.config import Settings
 from socialgraph.devstack.process import (
     ServiceStatus,
     StackError,
-    kill_pid,
+    kill_pidfile,
     port_open,
     port_owner,
     read_pid,
     require_tool,
     spawn,
-    stop_pid,
+    stop_pidfile,
     tail,
     wait_until,
 )
@@ -174,20 +174,11 @@ maxmemory-policy noeviction
         return self.port + BUS_PORT_OFFSET
 
     def stop(self) -> str:
-        pid = self.pid()
-        if pid is None:
-            self.pidfile.unlink(missing_ok=True)
-            return f"Redis Cluster node {self.address} is not running"
-        stop_pid(pid, timeout=20)
-        self.pidfile.unlink(missing_ok=True)
-        return f"Redis Cluster node {self.address} stopped (pid {pid})"
+        return stop_pidfile(self.pidfile, f"Redis Cluster node {self.address}", timeout=20)
 
     def kill(self) -> None:
         """SIGKILL, for failover tests: no shutdown, only the AOF survives."""
-        pid = self.pid()
-        if pid is not None:
-            kill_pid(pid)
-        self.pidfile.unlink(missing_ok=True)
+        kill_pidfile(self.pidfile)
 
     def status(self) -> ServiceStatus:
         pid = self.pid()
