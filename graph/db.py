@@ -10,12 +10,12 @@ executor has two faces over the same catalog `Query` objects (graph/queries.py):
   unchanged, so an operator sees Neo4j's own message.
 
 Both offer `read`, `write`, `page`, `*_tx` for several statements in one transaction,
-`write_batches` for bulk loads and `auto_commit` for what cannot run in a managed
-transaction (schema commands, `CALL ... IN TRANSACTIONS`). `Graph.capped_read` is the
-analysts' rolled-back, row-capped read. Reads run in READ-routed managed transactions,
-writes in WRITE ones, each with a server-side timeout. Transaction functions may be
-retried by the driver, so the write queries are idempotent (MERGE, guards), and
-results are consumed inside the transaction.
+and `auto_commit` for what cannot run in a managed transaction (schema commands,
+`CALL ... IN TRANSACTIONS`); the sync face adds `write_batches` for bulk loads.
+`Graph.capped_read` is the analysts' rolled-back, row-capped read. Reads run in
+READ-routed managed transactions, writes in WRITE ones, each with a server-side timeout.
+Transaction functions may be retried by the driver, so the write queries are idempotent
+(MERGE, guards), and results are consumed inside the transaction.
 """
 
 from __future__ import annotations
@@ -179,10 +179,6 @@ def _page_items(row: Row | None, instants: tuple[str, ...]) -> list[Row]:
     return items
 
 
-def _count(row: Row | None, key: str = "n") -> int:
-    return int(row[key]) if row and row.get(key) is not None else 0
-
-
 _NO_SPAN = nullcontext()
 
 
@@ -226,14 +222,6 @@ class Tx:
     async def one(self, query: Query | str, **params: Any) -> Row | None:
         rows = await self.run(query, **params)
         return rows[0] if rows else None
-
-    async def json_rows(self, query: Query | str, **params: Any) -> list[Row]:
-        """Rows as JSON-safe dicts (`graph.serialize.record`: nodes, paths, temporals)."""
-        qq = _query(query)
-        with _span(self._tracer, qq, self._database):
-            result = await self._tx.run(qq.text, qq.bind(params))
-            keys = list(result.keys())
-            return [serialize.record(keys, r.values()) async for r in result]
 
     async def page(
         self, query: Query | str, *, instants: tuple[str, ...] = (), **params: Any
@@ -361,13 +349,6 @@ class Graph:
         async with self.driver.session(database=self.database) as s:
             with _span(self.tracer, qq, self.database):
                 await (await s.run(qq.text, qq.bind(params))).consume()
-
-    async def write_batches(self, query: Query | str, batches: Iterable[Mapping[str, Any]]) -> int:
-        """Each parameter set in its own write transaction, one session; the sum of `n`."""
-        total = 0
-        for params in batches:
-            total += _count(await self.write_one(query, **params))
-        return total
 
     async def capped_read(
         self,
