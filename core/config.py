@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     neo4j_connect_timeout: float = Field(5.0, validation_alias="NEO4J_CONNECT_TIMEOUT")
     neo4j_query_timeout: float = Field(10.0, validation_alias="NEO4J_QUERY_TIMEOUT")
     neo4j_pool_size: int = Field(50, validation_alias="NEO4J_POOL_SIZE")
+    # Read-your-own-writes across API processes (graph/bookmarks.py, docs/scaling.md): after a
+    # user's write, the driver's bookmark is kept this many seconds (in Redis, per user), and
+    # that user's reads wait for it on whichever server and API process serve them.
+    neo4j_bookmark_ttl: float = Field(30.0, gt=0, le=3600, validation_alias="NEO4J_BOOKMARK_TTL")
     # Analysts' queries (docs/analysis.md, "Limits"): at most this many at once per API
     # process (each holds one pooled connection, so fewer than NEO4J_POOL_SIZE leaves users
     # theirs) and per analyst; more get 429. A result over the byte cap gets 400.
@@ -68,6 +72,16 @@ class Settings(BaseSettings):
     redis_cluster_port: int = Field(7000, ge=1024, le=55530, validation_alias="REDIS_CLUSTER_PORT")
     redis_cluster_node_timeout_ms: int = Field(
         5000, ge=100, validation_alias="REDIS_CLUSTER_NODE_TIMEOUT_MS"
+    )
+
+    # Durable sends (redislayer/inbox.py, docs/scaling.md "Failover"): with this on, a
+    # message is acknowledged only after REDIS_DURABLE_REPLICAS replicas of the primary that
+    # holds its conversation have it (`WAIT`, at most REDIS_DURABLE_TIMEOUT_MS); a send no
+    # replica confirmed in time gets 503, and its retry with the same Idempotency-Key is safe.
+    redis_durable_sends: bool = Field(False, validation_alias="REDIS_DURABLE_SENDS")
+    redis_durable_replicas: int = Field(1, ge=1, validation_alias="REDIS_DURABLE_REPLICAS")
+    redis_durable_timeout_ms: int = Field(
+        500, ge=10, le=10_000, validation_alias="REDIS_DURABLE_TIMEOUT_MS"
     )
 
     jwt_secret: str = Field(DEV_JWT_SECRET, validation_alias="JWT_SECRET")
