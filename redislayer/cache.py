@@ -37,7 +37,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, RedisError
 
 from core import metrics
-from redislayer import rkeys
+from redislayer import realtime, rkeys
 from redislayer.cachepolicy import ALL, CachePolicy, Epoch, NegativeKind, Version
 
 log = logging.getLogger("socialgraph.cache")
@@ -98,7 +98,7 @@ def _queue_bumps(pipe: Any, keys: Iterable[str]) -> None:
         pipe.incr(k)
         pipe.expire(k, VERSION_TTL)
         if k.startswith(_PRINCIPAL_VERSION):
-            pipe.publish(rkeys.AUTH_CHANNEL, k.removeprefix(_PRINCIPAL_VERSION))
+            realtime.queue_revoke(pipe, k.removeprefix(_PRINCIPAL_VERSION))
 
 
 def bump_now(client: redis.Redis, version: Version, user_ids: Iterable[str]) -> None:

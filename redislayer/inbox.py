@@ -47,7 +47,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from core import paging
 from core.errors import Conflict, Invalid, NotFound, Unavailable
-from redislayer import rkeys
+from redislayer import realtime, rkeys
 
 IDEM_TTL = 25 * 3600  # "at least 24 hours"
 EVENTS_MAXLEN = 10_000
@@ -449,7 +449,7 @@ class Inbox:
                     args=[conv, message.sent_at_ms],
                     client=pipe,
                 )
-                pipe.publish(rkeys.EVENTS_CHANNEL, recipient)
+                realtime.queue_wake(pipe, recipient)
                 await pipe.execute()
         except ResponseError as exc:
             if "IDEM_MISMATCH" in str(exc):
@@ -607,7 +607,7 @@ class Inbox:
                 maxlen=EVENTS_MAXLEN,
                 approximate=True,
             )
-            await self.redis.publish(rkeys.EVENTS_CHANNEL, user)
+            await realtime.announce_wake(self.redis, user)
         except (RedisError, OSError):
             pass  # the request/acceptance itself is in Neo4j; the REST lists show it
 

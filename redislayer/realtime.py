@@ -49,6 +49,24 @@ READ_BATCH = 100
 SLOW_CONSUMER_GRACE = 5.0
 
 
+def queue_wake(pipe: Any, user: str) -> None:
+    """Queue on a pipeline the announcement that `user` has new events. The one place that
+    knows how workers are told (channel and command), for the inbox and the cache."""
+    pipe.publish(rkeys.EVENTS_CHANNEL, user)
+
+
+def queue_revoke(pipe: Any, user: str) -> None:
+    """Queue on a pipeline the announcement that `user`'s principal changed."""
+    pipe.publish(rkeys.AUTH_CHANNEL, user)
+
+
+async def announce_wake(redis: Any, user: str) -> None:
+    """`queue_wake` on its own (one round trip)."""
+    async with redis.pipeline(transaction=False) as pipe:
+        queue_wake(pipe, user)
+        await pipe.execute()
+
+
 class Listener:
     """One socket's registration: `wake` is set when the user has new events; `trusted` is
     cleared and `recheck` set when the user's principal may have changed (the socket must
