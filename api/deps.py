@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-import redis.asyncio as aioredis
 from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
@@ -16,6 +15,7 @@ from core.config import Settings
 from core.paging import MAX_LIMIT
 from graph.db import Graph
 from redislayer.cache import Cache
+from redislayer.connection import AsyncRedis
 from redislayer.inbox import Inbox
 
 
@@ -24,8 +24,8 @@ async def get_graph(request: Request) -> Graph:
     return graph
 
 
-async def get_redis(request: Request) -> aioredis.Redis:
-    client: aioredis.Redis = request.app.state.redis
+async def get_redis(request: Request) -> AsyncRedis:
+    client: AsyncRedis = request.app.state.redis
     return client
 
 
@@ -45,7 +45,7 @@ async def get_settings_dep(request: Request) -> Settings:
 
 
 GraphDep = Annotated[Graph, Depends(get_graph)]
-RedisDep = Annotated[aioredis.Redis, Depends(get_redis)]
+RedisDep = Annotated[AsyncRedis, Depends(get_redis)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 CacheDep = Annotated[Cache, Depends(get_cache)]
 InboxDep = Annotated[Inbox, Depends(get_inbox)]

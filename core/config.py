@@ -64,12 +64,17 @@ class Settings(BaseSettings):
     redis_appendfsync: Literal["always", "everysec", "no"] = Field(
         "everysec", validation_alias="REDIS_APPENDFSYNC"
     )
-    # A local Redis Cluster (socialgraph/devstack/redis_cluster.py), off by default: 3
-    # primaries and 3 replicas on REDIS_CLUSTER_PORT..+5 (cluster buses on those + 10000),
-    # started by `dev up` beside the single server; the node timeout is how long a primary
-    # may be unreachable before its replica takes over (tests use about 1000).
+    # Redis Cluster, off by default. With REDIS_CLUSTER set, the service uses a cluster
+    # instead of the server at REDIS_URL (redislayer/connection.py): the one reached at
+    # REDIS_CLUSTER_URL (any node: the client discovers the others), by default the local
+    # cluster's first node, redis://<REDIS_URL's host>:<REDIS_CLUSTER_PORT>/0. The local
+    # cluster (socialgraph/devstack/redis_cluster.py) is 3 primaries and 3 replicas on
+    # REDIS_CLUSTER_PORT..+5 (cluster buses on those + 10000), started by `dev up` beside
+    # the single server; the node timeout is how long a primary may be unreachable before
+    # its replica takes over (tests use 1000).
     redis_cluster: bool = Field(False, validation_alias="REDIS_CLUSTER")
     redis_cluster_port: int = Field(7000, ge=1024, le=55530, validation_alias="REDIS_CLUSTER_PORT")
+    redis_cluster_url: str | None = Field(None, validation_alias="REDIS_CLUSTER_URL")
     redis_cluster_node_timeout_ms: int = Field(
         5000, ge=100, validation_alias="REDIS_CLUSTER_NODE_TIMEOUT_MS"
     )
@@ -201,6 +206,12 @@ class Settings(BaseSettings):
     @property
     def redis_host(self) -> str:
         return urlparse(self.redis_url).hostname or "127.0.0.1"
+
+    @property
+    def redis_cluster_seed_url(self) -> str:
+        """The cluster node a cluster client starts from (REDIS_CLUSTER_URL, else the local
+        cluster's first node)."""
+        return self.redis_cluster_url or f"redis://{self.redis_host}:{self.redis_cluster_port}/0"
 
     @property
     def neo4j_home(self) -> Path:

@@ -32,13 +32,12 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-import redis
-import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, RedisError
 
 from core import metrics
 from redislayer import realtime, rkeys
 from redislayer.cachepolicy import ALL, CachePolicy, Epoch, NegativeKind, Version
+from redislayer.connection import AsyncRedis, SyncRedis
 
 log = logging.getLogger("socialgraph.cache")
 T = TypeVar("T")
@@ -101,7 +100,7 @@ def _queue_bumps(pipe: Any, keys: Iterable[str]) -> None:
             realtime.queue_revoke(pipe, k.removeprefix(_PRINCIPAL_VERSION))
 
 
-def bump_now(client: redis.Redis, version: Version, user_ids: Iterable[str]) -> None:
+def bump_now(client: SyncRedis, version: Version, user_ids: Iterable[str]) -> None:
     """`Cache.bump_versions` for a process without an event loop (the CLI). Raises
     RedisError: the caller says what a missed invalidation means (no repair task outlives a
     CLI call)."""
@@ -111,7 +110,7 @@ def bump_now(client: redis.Redis, version: Version, user_ids: Iterable[str]) -> 
 
 
 class Cache:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: AsyncRedis) -> None:
         # redis-py's annotations ignore decode_responses=True; every reply here is str.
         self.redis: Any = redis
         self._inflight: dict[str, asyncio.Future[Any]] = {}

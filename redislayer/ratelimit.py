@@ -18,13 +18,13 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
 from prometheus_client import Counter
 from redis.exceptions import RedisError
 
 from core import metrics
 from core.errors import RateLimited, Unavailable
 from redislayer import rkeys
+from redislayer.connection import AsyncRedis
 
 LOCAL_FALLBACK = Counter(
     "sg_rate_limit_local_total",
@@ -76,7 +76,7 @@ class LocalWindows:
 LOCAL = LocalWindows()
 
 
-async def _count_in_redis(redis: aioredis.Redis, key: str, window_s: int) -> int:
+async def _count_in_redis(redis: AsyncRedis, key: str, window_s: int) -> int:
     async with redis.pipeline(transaction=True) as pipe:
         pipe.incr(key)
         pipe.expire(key, window_s * 2)
@@ -85,7 +85,7 @@ async def _count_in_redis(redis: aioredis.Redis, key: str, window_s: int) -> int
 
 
 async def hit(
-    redis: aioredis.Redis,
+    redis: AsyncRedis,
     who: str,
     action: str,
     limit: int,
@@ -103,7 +103,7 @@ async def hit(
 
 
 async def hit_all(
-    redis: aioredis.Redis,
+    redis: AsyncRedis,
     limits: list[Limit],
     *,
     fail_open: bool = False,

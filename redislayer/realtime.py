@@ -32,10 +32,10 @@ import time
 from collections import defaultdict
 from typing import Any
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from redislayer import rkeys
+from redislayer.connection import AsyncRedis
 
 log = logging.getLogger("socialgraph.realtime")
 
@@ -89,7 +89,7 @@ class Listener:
 class Hub:
     """Per-process registry of open sockets, woken by the Redis pub/sub channels."""
 
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: AsyncRedis) -> None:
         self.redis = redis
         self._waiters: dict[str, set[Listener]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
@@ -176,12 +176,12 @@ class Hub:
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
-async def last_event_id(redis: aioredis.Redis, user: str) -> str:
+async def last_event_id(redis: AsyncRedis, user: str) -> str:
     entries = await redis.xrevrange(rkeys.user_events(user), "+", "-", count=1)
     return str(entries[0][0]) if entries else "0-0"
 
 
-async def oldest_event_id(redis: aioredis.Redis, user: str) -> str | None:
+async def oldest_event_id(redis: AsyncRedis, user: str) -> str | None:
     entries = await redis.xrange(rkeys.user_events(user), "-", "+", count=1)
     return str(entries[0][0]) if entries else None
 

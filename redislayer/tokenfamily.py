@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from typing import Any, Literal, cast
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from core.errors import Unavailable
 from redislayer import rkeys
+from redislayer.connection import AsyncRedis
 
 Outcome = Literal["rotated", "reused", "revoked"]
 RECORD_MARGIN_S = 3600
@@ -54,7 +54,7 @@ return 'rotated'
 
 
 async def rotate(
-    redis: aioredis.Redis,
+    redis: AsyncRedis,
     family: str,
     user: str,
     presented: str,
