@@ -42,12 +42,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from core import paging
 from core.errors import Conflict, Invalid, NotFound, Unavailable
 from redislayer import realtime, rkeys
+from redislayer.connection import AsyncRedis
 
 IDEM_TTL = 25 * 3600  # "at least 24 hours"
 EVENTS_MAXLEN = 10_000
@@ -357,7 +357,7 @@ def _unavailable(exc: Exception) -> Unavailable:
 
 
 class Inbox:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: AsyncRedis) -> None:
         # redis-py's annotations ignore decode_responses=True; every reply here is str.
         self.redis: Any = redis
         self._open = redis.register_script(OPEN)
