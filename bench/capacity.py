@@ -224,6 +224,7 @@ def report(doc: dict[str, Any], a: Assumptions, user_counts: list[float]) -> lis
             f"| CPU ms per `{kind}` request: API / Neo4j / Redis | "
             f"{c.api:.2f} / {c.neo4j:.2f} / {c.redis:.2f} |"
         )
+    lines += ["", *size_table(doc)]
     lines += ["", "Assumptions (`--set NAME=VALUE` to change one):", ""]
     lines += ["| assumption | value |", "|---|---|"]
     lines += [f"| `{name}` | {value} |" for name, value in a.describe()]
@@ -235,6 +236,37 @@ def report(doc: dict[str, Any], a: Assumptions, user_counts: list[float]) -> lis
         f"| {lim.resource} | {lim.one_machine} | {human_users(lim.users)} users |"
         for lim in limits(m, a)
     ]
+    return lines
+
+
+def size_table(doc: dict[str, Any]) -> list[str]:
+    """CPU per request at each measured size (the plan uses the largest): whether a figure
+    moves with the graph's size, and how busy the machine was meanwhile."""
+    sizes = doc["sizes"]
+    lines = [
+        "CPU ms per request at each graph size, API / Neo4j / Redis (the plan uses the last "
+        'column); "others": cores used by processes outside the measurement meanwhile:',
+        "",
+        "| request | " + " | ".join(f"{s['users']:,} users" for s in sizes) + " |",
+        "|---|" + "--:|" * len(sizes),
+    ]
+    for kind in CPU_KINDS:
+        cells = []
+        for s in sizes:
+            row = s["api"]["cpu"][kind]
+            c = row["cpu_ms_per_request"]
+            cells.append(
+                f"{c['api']:.2f} / {c['neo4j']:.2f} / {c['redis']:.2f} "
+                f"(n={row['requests']:,}, others {row['others_cpu_cores']:.2f})"
+            )
+        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    idle = [s["api"].get("idle_cpu_cores") for s in sizes]
+    if all(idle):
+        lines.append(
+            "| idle cores, API / Neo4j / Redis | "
+            + " | ".join(f"{i['api']:.3f} / {i['neo4j']:.3f} / {i['redis']:.3f}" for i in idle)
+            + " |"
+        )
     return lines
 
 

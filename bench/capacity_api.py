@@ -16,6 +16,7 @@ the shared 2-core machine) through bench/harness.py's `run_sides`, one side per 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import statistics
 import uuid
@@ -38,7 +39,8 @@ CACHE_KINDS = ("auth", "perm", "prof", "sugg", "feed")
 CHAT_USERS = 100  # users who message each other
 PARTNERS = 5  # each chat user opens conversations with the next 5: 500 conversations
 MESSAGES_PER_PAIR = 10  # then sends this many more in each
-SAMPLE_KEYS = 1_000  # MEMORY USAGE on at most this many entries per kind
+SAMPLE_KEYS = 1_000
+IDLE_SECONDS = 5.0  # MEMORY USAGE on at most this many entries per kind
 
 
 async def used_memory(redis: aioredis.Redis) -> int:
@@ -111,13 +113,13 @@ async def measure(
         levels=(concurrency,),
         rounds=1,
         login_levels=(2,),
-        login_requests=30,
+        login_requests=120,  # each costs ~30 ms of CPU: enough to dwarf background work
         login_users=4,
     )
     sizes = {
         "cold": 1_200,
         "warm": 40,
-        "warmup": 300,
+        "warmup": 600,
         "senders": CHAT_USERS,
         "recipients": 0,
         "logins": plan.login_users,
@@ -150,6 +152,11 @@ async def measure(
     pool = client.Pool(servers.HOST, api.port, 64)
     ctx = Ctx(bench, settings, servers.HOST, api.port, pool, tokens, meter, redis, people, tmp)
     try:
+        # What the servers burn doing nothing (Neo4j's background jobs after a restart,
+        # the workers' pub/sub loops): it lands in every phase's figures, most in short ones.
+        meter.start()
+        await asyncio.sleep(IDLE_SECONDS)
+        idle = meter.stop()
         await closed_loops(ctx, concurrency, passwords)
         inbox = await inbox_memory(ctx, concurrency)
         cache = await cache_entry_sizes(redis)
@@ -163,6 +170,9 @@ async def measure(
         "workers": workers,
         "concurrency": concurrency,
         "cpu": cpu_rows,
+        "idle_cpu_cores": {
+            k: round(idle[k] / idle["wall"], 3) for k in ("api", "neo4j", "redis", "others")
+        },
         "cache_entries": cache,
         "inbox": inbox,
         "redis_used_memory_end": int(info["used_memory"]),
