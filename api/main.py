@@ -33,7 +33,7 @@ from graph.queries import catalog
 from graph.schema import migrate
 from redislayer.cache import Cache
 from redislayer.connection import open_redis
-from redislayer.inbox import Inbox
+from redislayer.inbox import Durability, Inbox
 from redislayer.realtime import Hub
 
 log = logging.getLogger("socialgraph.api")
@@ -64,7 +64,7 @@ def create_app(
             )
             app.state.redis = redis
             app.state.cache = Cache(redis)
-            app.state.inbox = Inbox(redis)
+            app.state.inbox = Inbox(redis, Durability.from_settings(settings))
             app.state.hub = Hub(redis)
             app.state.hub.start()
             yield

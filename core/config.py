@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     redis_durable_sends: bool = Field(False, validation_alias="REDIS_DURABLE_SENDS")
     redis_durable_replicas: int = Field(1, ge=1, validation_alias="REDIS_DURABLE_REPLICAS")
     redis_durable_timeout_ms: int = Field(
-        500, ge=10, le=10_000, validation_alias="REDIS_DURABLE_TIMEOUT_MS"
+        250, ge=10, le=10_000, validation_alias="REDIS_DURABLE_TIMEOUT_MS"
     )
 
     jwt_secret: str = Field(DEV_JWT_SECRET, validation_alias="JWT_SECRET")
@@ -158,6 +158,13 @@ class Settings(BaseSettings):
                 f"ANALYST_MAX_CONCURRENT ({self.analyst_max_concurrent}) must be below "
                 f"NEO4J_POOL_SIZE ({self.neo4j_pool_size}), or analysts can hold every "
                 "connection"
+            )
+        if self.redis_durable_sends and self.redis_durable_timeout_ms >= self.redis_timeout * 1000:
+            # WAIT's reply comes after up to its timeout, and REDIS_TIMEOUT bounds every read.
+            raise ValueError(
+                f"REDIS_DURABLE_TIMEOUT_MS ({self.redis_durable_timeout_ms}) must be below "
+                f"REDIS_TIMEOUT ({self.redis_timeout} s), which bounds every Redis reply, "
+                "the WAIT's too"
             )
         for origin in self.cors_origins:
             if not _ORIGIN.match(origin):

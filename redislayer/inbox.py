@@ -20,6 +20,14 @@ A send is four idempotent steps, each one Lua script inside one hash slot:
 A failure between steps leaves a message that a retry (same idempotency key) finishes
 without duplicating anything. The client gets its answer only after all steps.
 
+Every step goes through `Inbox._run`: EVALSHA queued as a raw command (a cluster pipeline
+routes it by its first key; a node without the script, such as a promoted replica, gets it
+loaded and the step runs again). With durable writes on (REDIS_DURABLE_SENDS,
+docs/failover.md) each step is followed by `WAIT` on the same connection of the primary
+that ran it, so a send is acknowledged only when the replicas hold the message, the
+recipient's and the sender's index entries; a step too few replicas confirmed in time is
+a 503 (`NotConfirmed`) whose retry with the same key is safe.
+
 Retention (docs/inbox.md): each conversation keeps its newest `keep` messages
 (MESSAGES_PER_CONVERSATION), trimmed exactly on every send; an account's erasure removes
 its messages from every conversation, the whole conversation once nothing of either side
@@ -34,17 +42,32 @@ leave the blocker's event stream; `unhide` brings the conversation back as it wa
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from redis.exceptions import RedisError, ResponseError
+from redis.asyncio.cluster import PipelineCommand
+from redis.commands.core import AsyncScript
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    NoScriptError,
+    RedisClusterException,
+    RedisError,
+    ResponseError,
+    TryAgainError,
+)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core import paging
+from core.config import Settings
 from core.errors import Conflict, Invalid, NotFound, Unavailable
 from redislayer import realtime, rkeys
 from redislayer.connection import AsyncRedis
@@ -195,6 +218,14 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
 end
 redis.call('ZADD', KEYS[1], 'GT', tonumber(ARGV[2]), ARGV[1])
 return 1
+"""
+
+# Erasure, first step, in the user's slot. KEYS[1] user erasure fence, KEYS[2] user
+# conversation list; ARGV[1] fence ttl s -> every conversation of the user. From here on
+# OPEN and TOUCH refuse the user and DELIVER ignores them, so the list is complete.
+ERASE_START = """
+redis.call('SET', KEYS[1], '1', 'EX', tonumber(ARGV[1]))
+return redis.call('ZRANGE', KEYS[2], 0, -1)
 """
 
 # Erasure, per conversation, first step. KEYS[1] users erased from the conversation,
@@ -350,16 +381,69 @@ def _other(conv: str, me: str) -> str:
     return hi if lo == me else lo
 
 
+# What a Redis call may raise: the cluster client's own errors (no slot owner known, a
+# command it cannot route) are not RedisErrors.
+REDIS_ERRORS = (RedisError, OSError, RedisClusterException)
+# Replies after which the cluster client's slot map is stale (a failover, a slot move).
+_SLOT_MAP_STALE = (
+    AskError,  # and MovedError
+    ClusterDownError,
+    TryAgainError,
+    RedisConnectionError,
+    RedisTimeoutError,
+    OSError,
+)
+
+
 def _unavailable(exc: Exception) -> Unavailable:
     return Unavailable(
         "messaging is temporarily unavailable; retry shortly", {"cause": type(exc).__name__}
     )
 
 
+@dataclass(frozen=True)
+class Durability:
+    """Durable writes (REDIS_DURABLE_SENDS): every write step of the inbox is acknowledged
+    only once `replicas` replicas of the primary that ran it have it (`WAIT`), waiting at
+    most `timeout_ms`; else the step fails with `NotConfirmed` (503)."""
+
+    replicas: int
+    timeout_ms: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Durability | None:
+        if not settings.redis_durable_sends:
+            return None
+        return cls(settings.redis_durable_replicas, settings.redis_durable_timeout_ms)
+
+
+class NotConfirmed(Unavailable):
+    """A durable write that too few replicas confirmed in time (503): it may or may not
+    survive a failover; a retry with the same Idempotency-Key is safe."""
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One command of an inbox pipeline: `command` as sent, `key` routes it (its slot), and
+    `script` is the Lua script an EVALSHA runs (loaded again after a NOSCRIPT)."""
+
+    key: str
+    command: tuple[Any, ...]
+    script: AsyncScript | None = None
+
+
+def _call(script: AsyncScript, keys: Sequence[str], args: Sequence[Any]) -> _Step:
+    # EVALSHA queued as a raw command: a cluster pipeline refuses `evalsha` and routes a
+    # raw EVALSHA by its first key; all of a script's keys share that key's slot.
+    return _Step(keys[0], ("EVALSHA", script.sha, len(keys), *keys, *args), script)
+
+
 class Inbox:
-    def __init__(self, redis: AsyncRedis) -> None:
+    def __init__(self, redis: AsyncRedis, durable: Durability | None = None) -> None:
         # redis-py's annotations ignore decode_responses=True; every reply here is str.
         self.redis: Any = redis
+        self.durable = durable
+        self._slot_refresh = asyncio.Lock()
         self._open = redis.register_script(OPEN)
         self._send = redis.register_script(SEND)
         self._deliver = redis.register_script(DELIVER)
@@ -369,6 +453,132 @@ class Inbox:
         self._conv_erase = redis.register_script(CONV_ERASE)
         self._peer_erase = redis.register_script(PEER_ERASE)
         self._hide = redis.register_script(HIDE)
+        self._erase_start = redis.register_script(ERASE_START)
+
+    # ------------------------------------------------------------------ running steps
+
+    async def _run(self, steps: Sequence[_Step], *, wake: str | None = None) -> list[Any]:
+        """Run `steps` in one round trip per node, in order on each node, and return their
+        replies; then announce `wake` (a user with new events). Scripts the node does not
+        have (a promoted replica has none: SCRIPT LOAD is not replicated) are loaded and
+        the steps that hit NOSCRIPT run again (every step is idempotent). Raises the first
+        error reply; with durable writes on, `NotConfirmed` when a node's replicas did not
+        confirm its steps in time."""
+        if not steps:
+            return []
+        replies, confirmed = await self._pipeline(steps, wake)
+        again = [i for i, r in enumerate(replies) if isinstance(r, NoScriptError)]
+        if again:
+            scripts = {steps[i].script for i in again}
+            for script in scripts:
+                if script is not None:
+                    await self.redis.script_load(script.script)  # a cluster: every primary
+            replies_again, confirmed_again = await self._pipeline([steps[i] for i in again])
+            for i, reply in zip(again, replies_again, strict=True):
+                replies[i] = reply
+            confirmed = [*confirmed, *confirmed_again]
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        if self.durable is not None:
+            short = [c for c in confirmed if isinstance(c, Exception) or c < self.durable.replicas]
+            if short:
+                raise self._not_confirmed(short[0])
+            if wake is not None:
+                await realtime.announce_wake(self.redis, wake)
+        return replies
+
+    def _not_confirmed(self, reply: int | Exception) -> NotConfirmed:
+        assert self.durable is not None
+        if isinstance(reply, Exception):
+            return NotConfirmed(
+                "messaging is temporarily unavailable; retry with the same Idempotency-Key",
+                {"cause": type(reply).__name__},
+            )
+        return NotConfirmed(
+            f"the write was not confirmed by {self.durable.replicas} Redis replica(s) within "
+            f"{self.durable.timeout_ms} ms ({reply} did); retry with the same "
+            "Idempotency-Key. If this persists, the Redis primary has fewer connected "
+            "replicas than REDIS_DURABLE_REPLICAS (a single server has none): add replicas "
+            "or turn REDIS_DURABLE_SENDS off.",
+            {"replicas_required": self.durable.replicas, "replicas_confirmed": reply},
+        )
+
+    async def _pipeline(
+        self, steps: Sequence[_Step], wake: str | None = None
+    ) -> tuple[list[Any], list[Any]]:
+        """(step replies, WAIT replies): errors as values, not raised."""
+        if self.durable is None:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for step in steps:
+                    pipe.execute_command(*step.command)
+                if wake is not None:
+                    realtime.queue_wake(pipe, wake)
+                replies = await pipe.execute(raise_on_error=False)
+            return list(replies[: len(steps)]), []
+        nodes = getattr(self.redis, "nodes_manager", None)
+        if nodes is None:  # one server: a pipeline runs on one connection, WAIT last
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for step in steps:
+                    pipe.execute_command(*step.command)
+                pipe.execute_command(*self._wait())
+                replies = await pipe.execute(raise_on_error=False)
+            return list(replies[:-1]), [replies[-1]]
+        return await self._cluster_durable(steps)
+
+    def _wait(self) -> tuple[Any, ...]:
+        """WAIT counts the replicas that have the node's replication stream up to the offset
+        after this connection's last command (Redis 7.0 records it after every command,
+        reads too): after the steps, every write the node made before them, so a retried
+        send that writes nothing is not acknowledged before its first try's writes are on
+        a replica either (tests/test_inbox_cluster.py)."""
+        assert self.durable is not None
+        return ("WAIT", self.durable.replicas, self.durable.timeout_ms)
+
+    async def _cluster_durable(self, steps: Sequence[_Step]) -> tuple[list[Any], list[Any]]:
+        """On a cluster, WAIT answers for the connection it runs on: each primary gets its
+        steps and then WAIT over one of its connections (`ClusterNode.execute_pipeline`),
+        not through the cluster pipeline, whose retries may send the WAIT to another node
+        or connection than the writes. No retry here: a failure is a 503 whose retry (same
+        Idempotency-Key) is safe; a dead node or a moved slot refreshes the slot map first."""
+        await self.redis.initialize()
+        groups: dict[str, tuple[Any, list[PipelineCommand]]] = {}
+        try:
+            for i, step in enumerate(steps):
+                node = self.redis.nodes_manager.get_node_from_slot(self.redis.keyslot(step.key))
+                groups.setdefault(node.name, (node, []))[1].append(
+                    PipelineCommand(i, *step.command)
+                )
+        except REDIS_ERRORS:
+            await self._refresh_slots()
+            raise
+        for _, commands in groups.values():
+            commands.append(PipelineCommand(-1, *self._wait()))
+        failed = await asyncio.gather(
+            *(node.execute_pipeline(commands) for node, commands in groups.values()),
+            return_exceptions=True,
+        )
+        replies: list[Any] = [None] * len(steps)
+        confirmed: list[Any] = []
+        for (_, commands), failure in zip(groups.values(), failed, strict=True):
+            for command in commands[:-1]:
+                replies[command.position] = (
+                    failure if isinstance(failure, Exception) else command.result
+                )
+            confirmed.append(failure if isinstance(failure, Exception) else commands[-1].result)
+        if any(isinstance(r, _SLOT_MAP_STALE) for r in (*replies, *confirmed)):
+            await self._refresh_slots()
+        return replies, confirmed
+
+    async def _refresh_slots(self) -> None:
+        """Re-read the cluster's slot map (after a failover); one refresh at a time, and a
+        caller that finds one running waits for it instead of starting another."""
+        if self._slot_refresh.locked():
+            async with self._slot_refresh:
+                return
+        async with self._slot_refresh:
+            with contextlib.suppress(*REDIS_ERRORS):
+                await self.redis.nodes_manager.initialize()
 
     async def send(
         self,
@@ -388,26 +598,37 @@ class Inbox:
         body_hash = hashlib.sha256(json.dumps([recipient, text]).encode()).hexdigest()[:32]
         now_ms = int(time.time() * 1000)
         try:
-            await self._open(
-                keys=[rkeys.user_convs(sender), rkeys.user_erased(sender)], args=[conv, now_ms]
+            await self._run(
+                [
+                    _call(
+                        self._open,
+                        [rkeys.user_convs(sender), rkeys.user_erased(sender)],
+                        [conv, now_ms],
+                    )
+                ]
             )
-            msg_id, created, oldest = await self._send(
-                keys=[
-                    rkeys.conv_stream(conv),
-                    rkeys.idempotency(conv, sender, idem_key),
-                    rkeys.idempotency_index(conv),
-                    rkeys.conv_erased(conv),
-                ],
-                args=[
-                    sender,
-                    recipient,
-                    text,
-                    body_hash,
-                    now_ms,
-                    IDEM_TTL,
-                    max(1, keep),
-                    f"{sender}:{idem_key}",
-                ],
+            [(msg_id, created, oldest)] = await self._run(
+                [
+                    _call(
+                        self._send,
+                        [
+                            rkeys.conv_stream(conv),
+                            rkeys.idempotency(conv, sender, idem_key),
+                            rkeys.idempotency_index(conv),
+                            rkeys.conv_erased(conv),
+                        ],
+                        [
+                            sender,
+                            recipient,
+                            text,
+                            body_hash,
+                            now_ms,
+                            IDEM_TTL,
+                            max(1, keep),
+                            f"{sender}:{idem_key}",
+                        ],
+                    )
+                ]
             )
             if not created:
                 entries = await self.redis.xrange(rkeys.conv_stream(conv), msg_id, msg_id)
@@ -423,34 +644,36 @@ class Inbox:
             # Recipient, sender and wake-up in one round trip. Not a transaction (the keys
             # are in different slots); each step is idempotent, so a retried send repairs
             # a pipeline cut short.
-            async with self.redis.pipeline(transaction=False) as pipe:
-                await self._deliver(
-                    keys=[
-                        rkeys.user_convs(recipient),
-                        rkeys.user_incoming(recipient, conv),
-                        rkeys.user_events(recipient),
-                        rkeys.user_erased(recipient),
-                        rkeys.user_blocks(recipient),
-                    ],
-                    args=[
-                        conv,
-                        message.id,
-                        _score_arg(message.id),
-                        message.sent_at_ms,
-                        event,
-                        EVENTS_MAXLEN,
-                        sender,
-                        _score_arg(oldest) if oldest else "",
-                    ],
-                    client=pipe,
-                )
-                await self._touch(
-                    keys=[rkeys.user_convs(sender), rkeys.user_erased(sender)],
-                    args=[conv, message.sent_at_ms],
-                    client=pipe,
-                )
-                realtime.queue_wake(pipe, recipient)
-                await pipe.execute()
+            await self._run(
+                [
+                    _call(
+                        self._deliver,
+                        [
+                            rkeys.user_convs(recipient),
+                            rkeys.user_incoming(recipient, conv),
+                            rkeys.user_events(recipient),
+                            rkeys.user_erased(recipient),
+                            rkeys.user_blocks(recipient),
+                        ],
+                        [
+                            conv,
+                            message.id,
+                            _score_arg(message.id),
+                            message.sent_at_ms,
+                            event,
+                            EVENTS_MAXLEN,
+                            sender,
+                            _score_arg(oldest) if oldest else "",
+                        ],
+                    ),
+                    _call(
+                        self._touch,
+                        [rkeys.user_convs(sender), rkeys.user_erased(sender)],
+                        [conv, message.sent_at_ms],
+                    ),
+                ],
+                wake=recipient,
+            )
         except ResponseError as exc:
             if "IDEM_MISMATCH" in str(exc):
                 raise Conflict(
@@ -460,7 +683,7 @@ class Inbox:
             if "GONE" in str(exc):
                 raise NotFound("user not found", {"id": recipient}) from exc
             raise _unavailable(exc) from exc
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             raise _unavailable(exc) from exc
         return message, bool(created)
 
@@ -489,7 +712,7 @@ class Inbox:
                     start = f"({before}" if before is not None else "+"
                     pipe.xrevrange(key, start, "-", count=limit + 1)
                 hidden, raw = await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             raise _unavailable(exc) from exc
         if hidden:
             raw = []
@@ -553,7 +776,7 @@ class Inbox:
                         "read_up_to": read_ptr,
                     }
                 )
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             raise _unavailable(exc) from exc
         nxt = None
         if len(page) > limit:
@@ -571,9 +794,9 @@ class Inbox:
                 hidden, exists = await pipe.execute()
             if hidden or not exists:
                 raise Invalid("no such message in this conversation", {"up_to": up_to})
-            result = await self._mark(keys=[rkeys.user_read(me)], args=[conv, up_to])
+            [result] = await self._run([_call(self._mark, [rkeys.user_read(me)], [conv, up_to])])
             return str(result)
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             raise _unavailable(exc) from exc
 
     async def total_unread(self, me: str) -> int:
@@ -595,7 +818,7 @@ class Inbox:
                     )
                 counts = await pipe.execute()
             return int(sum(counts))
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             raise _unavailable(exc) from exc
 
     async def push_event(self, user: str, event: dict[str, Any]) -> None:
@@ -608,7 +831,7 @@ class Inbox:
                 approximate=True,
             )
             await realtime.announce_wake(self.redis, user)
-        except (RedisError, OSError):
+        except REDIS_ERRORS:
             pass  # the request/acceptance itself is in Neo4j; the REST lists show it
 
     async def hide(self, me: str, other: str) -> None:
@@ -617,16 +840,19 @@ class Inbox:
         from before them gets `resync`), and DELIVER adds no event of theirs from now on.
         Idempotent: a block answered 503 here is retried whole."""
         try:
-            await self._hide(keys=[rkeys.user_blocks(me), rkeys.user_events(me)], args=[other])
-        except (RedisError, OSError) as exc:
+            await self._run(
+                [_call(self._hide, [rkeys.user_blocks(me), rkeys.user_events(me)], [other])]
+            )
+        except REDIS_ERRORS as exc:
             raise _unavailable(exc) from exc
 
     async def unhide(self, me: str, other: str) -> None:
         """After `me` unblocked `other`: the conversation comes back as it was (messages,
         read pointer, unread count); events removed by the block stay removed."""
         try:
-            await self.redis.srem(rkeys.user_blocks(me), other)
-        except (RedisError, OSError) as exc:
+            blocks = rkeys.user_blocks(me)
+            await self._run([_Step(blocks, ("SREM", blocks, other))])
+        except REDIS_ERRORS as exc:
             raise _unavailable(exc) from exc
 
     async def erase_user(self, user: str) -> dict[str, int]:
@@ -650,64 +876,76 @@ class Inbox:
         removed, conversations removed."""
         stats = {"conversations": 0, "messages": 0, "conversations_removed": 0}
         try:
-            async with self.redis.pipeline(transaction=True) as tx:  # one slot: {u:<user>}
-                tx.set(rkeys.user_erased(user), "1", ex=ERASURE_FENCE_TTL)
-                tx.zrange(rkeys.user_convs(user), 0, -1)
-                _, convs = await tx.execute()
+            [convs] = await self._run(
+                [
+                    _call(
+                        self._erase_start,
+                        [rkeys.user_erased(user), rkeys.user_convs(user)],
+                        [ERASURE_FENCE_TTL],
+                    )
+                ]
+            )
             for i in range(0, len(convs), ERASE_BATCH):
                 await self._erase_conversations(user, convs[i : i + ERASE_BATCH], stats)
-            await self.redis.delete(
+            own = [
                 rkeys.user_convs(user),
                 rkeys.user_read(user),
                 rkeys.user_events(user),
                 rkeys.user_blocks(user),
                 *(rkeys.user_incoming(user, c) for c in convs),
-            )
-        except (RedisError, OSError) as exc:
+            ]
+            await self._run([_Step(own[0], ("DEL", *own))])  # one slot: {u:<user>}
+        except REDIS_ERRORS as exc:
             raise _unavailable(exc) from exc
         return stats
 
     async def _erase_conversations(
         self, user: str, convs: list[str], stats: dict[str, int]
     ) -> None:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for conv in convs:
-                await self._conv_fence(
-                    keys=[rkeys.conv_erased(conv), rkeys.idempotency_index(conv)],
-                    args=[user, ERASURE_FENCE_TTL],
-                    client=pipe,
+        members: list[list[str]] = await self._run(
+            [
+                _call(
+                    self._conv_fence,
+                    [rkeys.conv_erased(conv), rkeys.idempotency_index(conv)],
+                    [user, ERASURE_FENCE_TTL],
                 )
-            members: list[list[str]] = await pipe.execute()
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for conv, records in zip(convs, members, strict=True):
-                await self._conv_erase(
-                    keys=[
+                for conv in convs
+            ]
+        )
+        erased: list[list[int]] = await self._run(
+            [
+                _call(
+                    self._conv_erase,
+                    [
                         rkeys.conv_stream(conv),
                         rkeys.idempotency_index(conv),
                         *(rkeys.idempotency(conv, *_record(m)) for m in records),
                     ],
-                    args=[user, *records],
-                    client=pipe,
+                    [user, *records],
                 )
-            erased: list[list[int]] = await pipe.execute()
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for conv, (removed, left) in zip(convs, erased, strict=True):
-                other = _other(conv, user)
-                stats["conversations"] += 1
-                stats["messages"] += int(removed)
-                stats["conversations_removed"] += int(left) == 0
-                await self._peer_erase(
-                    keys=[
+                for conv, records in zip(convs, members, strict=True)
+            ]
+        )
+        peers: list[_Step] = []
+        for conv, (removed, left) in zip(convs, erased, strict=True):
+            other = _other(conv, user)
+            stats["conversations"] += 1
+            stats["messages"] += int(removed)
+            stats["conversations_removed"] += int(left) == 0
+            peers.append(
+                _call(
+                    self._peer_erase,
+                    [
                         rkeys.user_convs(other),
                         rkeys.user_incoming(other, conv),
                         rkeys.user_read(other),
                         rkeys.user_events(other),
                         rkeys.user_blocks(other),
                     ],
-                    args=[user, conv, "1" if int(left) == 0 else "0"],
-                    client=pipe,
+                    [user, conv, "1" if int(left) == 0 else "0"],
                 )
-            await pipe.execute()
+            )
+        await self._run(peers)
 
 
 def _record(member: str) -> tuple[str, str]:
