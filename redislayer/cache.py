@@ -37,7 +37,7 @@ from redis.exceptions import NoScriptError, RedisError
 from core import metrics
 from redislayer import realtime, rkeys
 from redislayer.cachepolicy import ALL, CachePolicy, Epoch, NegativeKind, Version
-from redislayer.connection import AsyncRedis, SyncRedis
+from redislayer.connection import REDIS_ERRORS, AsyncRedis, SyncRedis
 
 log = logging.getLogger("socialgraph.cache")
 T = TypeVar("T")
@@ -78,14 +78,29 @@ _PRINCIPAL_VERSION = rkeys.version("auth", "")
 
 
 # The restart fence. Bumps can be lost: made while Redis was down (the writer can only
-# schedule a repair in its own memory), or acknowledged in the last second before a crash
-# (the append-only file is fsynced every second). Redis never persists its script cache, so
-# a Redis that restarted has forgotten this script: a fenced read (`CachePolicy.fenced`,
-# the principal) that finds it missing first bumps `epoch:all`, then loads it again. No
-# entry cached before the restart is served after it, whichever worker reads first, and
-# whether or not the worker that lost a bump is still alive.
-FENCE_SCRIPT = "return 1 -- socialgraph cache fence: loaded after epoch:all was bumped"
+# schedule a repair in its own memory), acknowledged in the last second before a crash
+# (the append-only file is fsynced every second), or, on a Redis Cluster, acknowledged by a
+# primary whose replica took over before it had them (replication is asynchronous). Redis
+# never persists its script cache, and Redis 7 does not replicate it: a node that restarted
+# and a replica promoted to primary have forgotten this script. A fenced read
+# (`CachePolicy.fenced`, the principal) reads every counter it depends on through this
+# script (`_lookup`), so each node holding one of them is checked in the same round trip;
+# a node that answers NOSCRIPT first has `epoch:all` moved to a value never used before
+# (`REARM_JUMP`), then the script loaded again on every primary (`_rearm`). So no entry
+# cached before a node lost bumps is served by a fenced read that depends on a counter of
+# that node, whichever worker reads first, and whether or not the worker that lost a bump
+# is still alive (tests/test_revocation_outage.py; on a cluster,
+# tests/test_redis_cluster_api.py kills the primary holding the counter). What is not
+# covered: unfenced reads before the first fenced read that touches the node, and a node
+# that loses bumps again between a re-arm's epoch jump and its script load (one round trip).
+FENCE_SCRIPT = (
+    "return redis.call('GET', KEYS[1]) -- socialgraph cache fence: loaded after epoch:all moved"
+)
 FENCE_SHA = hashlib.sha1(FENCE_SCRIPT.encode(), usedforsecurity=False).hexdigest()  # its name
+# How far a re-arm moves `epoch:all`: far beyond any number of its bumps a node can lose, so
+# its new value was never used before, even when the node holding it lost bumps itself (on
+# a cluster, entries on other nodes may be stamped with a value the epoch lost).
+REARM_JUMP = 1_000_000
 
 
 class FenceMissing(RedisError):
@@ -185,7 +200,8 @@ class Cache:
         under, and a hit needs them equal to the current ones. `optional` counters are read
         too, but only those that `depends(value)` names are recorded and compared (e.g. a
         cold-start answer depends on the global popularity epoch). Versions and entry come
-        back in one round trip (a pipeline: on Redis Cluster each key goes to its own slot).
+        back in one round trip (a pipeline of single-key commands: on Redis Cluster each
+        goes to the node of its slot, one round trip per node, in parallel).
         `fenced`: the same round trip checks the restart fence (`_lookup`)."""
 
         async def computed() -> T:
@@ -200,7 +216,7 @@ class Cache:
         key = rkeys.cached(kind, *parts)
         try:
             values, raw = await self._lookup(key, [*version_keys, *optional_keys], fenced)
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             self._tripped(exc)
             metrics.CACHE.labels(kind, "fallback").inc()
             return await computed()
@@ -244,36 +260,38 @@ class Cache:
     async def _lookup(
         self, key: str, counters: list[str], fenced: bool
     ) -> tuple[list[str | None], str | None]:
-        """The counters' values and the entry, in one round trip. A fenced read also asks
-        Redis for the fence script (`EVALSHA`, on the entry's node): a Redis without it
-        has (re)started since the fence was last set and may have lost bumps, so the cache
-        is re-armed (`_rearm`) and the read repeated."""
+        """The counters' values and the entry, in one round trip. One command per key (no
+        MGET: counters of different users live in different hash slots). A fenced read
+        reads each counter through the fence script (`EVALSHA`, on the counter's node): a
+        node without it has (re)started or taken over since the fence was last set and may
+        have lost bumps, so the cache is re-armed (`_rearm`) and the read repeated."""
         for _ in range(2):
             async with self.redis.pipeline(transaction=False) as pipe:
-                if fenced:
-                    pipe.evalsha(FENCE_SHA, 1, key)
-                pipe.mget(counters)
+                for counter in counters:
+                    if fenced:  # `execute_command`: a cluster pipeline blocks `evalsha`
+                        pipe.execute_command("EVALSHA", FENCE_SHA, 1, counter)
+                    else:
+                        pipe.get(counter)
                 pipe.get(key)
                 replies = await pipe.execute(raise_on_error=False)
-            if fenced:
-                armed, *replies = replies
-                if isinstance(armed, NoScriptError):
-                    await self._rearm()
-                    continue
-                replies.insert(0, armed)
+            if fenced and any(isinstance(r, NoScriptError) for r in replies):
+                await self._rearm()
+                continue
             if failed := [r for r in replies if isinstance(r, Exception)]:
                 raise failed[0]
-            return replies[-2], replies[-1]
+            return replies[:-1], replies[-1]
         raise FenceMissing("the restart fence vanished again right after it was set")
 
     async def _rearm(self) -> None:
-        """Hide every cached entry (`epoch:all`), then set the fence: a reader that finds
-        the fence finds the epoch bumped (one connection, in order)."""
+        """Hide every cached entry (`epoch:all` moved to a value never used), then set the
+        fence (on every primary of a cluster): a reader that finds the fence finds the
+        epoch moved, since the load starts only once the move is acknowledged."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            _queue_bumps(pipe, [GLOBAL])
-            pipe.script_load(FENCE_SCRIPT)
+            pipe.incrby(GLOBAL, REARM_JUMP)
+            pipe.expire(GLOBAL, VERSION_TTL)
             await pipe.execute()
-        log.warning("redis has no restart fence (it restarted): global cache epoch bumped")
+        await self.redis.script_load(FENCE_SCRIPT)
+        log.warning("redis has no restart fence (a node restarted): global cache epoch moved")
 
     async def _fill(
         self,
@@ -287,7 +305,7 @@ class Cache:
         lock = rkeys.lock(flight)
         try:
             holder = bool(await self.redis.set(lock, "1", nx=True, px=LOCK_MS))
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             self._tripped(exc)
             return await computed()
         if not holder:
@@ -296,7 +314,7 @@ class Cache:
                 await asyncio.sleep(POLL_S)
                 try:
                     raw = await self.redis.get(key)
-                except (RedisError, OSError) as exc:
+                except REDIS_ERRORS as exc:
                     self._tripped(exc)
                     break
                 if raw is not None and (found := decode(str(raw))) is not None:
@@ -310,13 +328,13 @@ class Cache:
                     pipe.set(key, entry, px=jittered)
                     pipe.delete(lock)
                     await pipe.execute()
-            except (RedisError, OSError) as exc:
+            except REDIS_ERRORS as exc:
                 self._tripped(exc)
             return value
         except BaseException:
             try:
                 await self.redis.delete(lock)
-            except (RedisError, OSError):
+            except REDIS_ERRORS:
                 pass
             raise
 
@@ -343,7 +361,7 @@ class Cache:
             async with self.redis.pipeline(transaction=False) as pipe:
                 _queue_bumps(pipe, keys)
                 await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             # The write is committed in Neo4j, but Redis did not hear of it: once Redis is
             # back, invalidate everything rather than risk serving a stale answer.
             self._tripped(exc)
@@ -360,7 +378,7 @@ class Cache:
                 await self.redis.incr(GLOBAL)
                 self._needs_global_bump = False
                 log.info("redis is back: global cache epoch bumped")
-            except (RedisError, OSError):
+            except REDIS_ERRORS:
                 await asyncio.sleep(0.5)
 
     async def close(self) -> None:
@@ -374,7 +392,7 @@ class Cache:
             return False
         try:
             found = bool(await self.redis.exists(rkeys.negative(kind, ident)))
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             self._tripped(exc)
             return False
         metrics.NEGATIVE.labels(kind, "hit" if found else "miss").inc()
@@ -395,11 +413,11 @@ class Cache:
                 used, _ = await pipe.execute()
             if used <= NEGATIVE_BUDGET:
                 await self.redis.set(rkeys.negative(kind, ident), "1", ex=NEGATIVE_TTL)
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             self._tripped(exc)
 
     async def forget_missing(self, kind: NegativeKind, ident: str) -> None:
         try:
             await self.redis.delete(rkeys.negative(kind, ident))
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             self._tripped(exc)

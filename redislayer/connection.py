@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisClusterException, RedisError
 from redis.retry import Retry as SyncRetry
 
 from core.config import Settings
@@ -32,6 +33,11 @@ AsyncRedis: TypeAlias = aioredis.Redis | aioredis.RedisCluster
 SyncRedis: TypeAlias = redis.Redis | redis.RedisCluster
 
 MAX_CONNECTIONS = 200  # per process; on a cluster, per node
+
+# What a Redis call may raise when Redis is unavailable or slow, for `except`: the cluster
+# client's own errors (no reachable node to map the slots from, a slot no node covers) are
+# not RedisErrors, and would otherwise surface as 500s.
+REDIS_ERRORS: tuple[type[Exception], ...] = (RedisError, OSError, RedisClusterException)
 
 
 def open_redis(settings: Settings, tracer_provider: TracerProvider | None = None) -> AsyncRedis:
@@ -95,3 +101,16 @@ def open_sync_redis(settings: Settings, timeout: float = 2.0) -> SyncRedis:
         socket_connect_timeout=timeout,
         decode_responses=True,
     )
+
+
+async def ping(client: AsyncRedis) -> bool:
+    """Whether every node that holds data answers: the server, or every primary of a
+    cluster (a PING without a key reaches one node only). For readiness (/readyz)."""
+    if isinstance(client, aioredis.RedisCluster):
+        return bool(await client.ping(target_nodes=aioredis.RedisCluster.PRIMARIES))
+    return bool(await client.ping())
+
+
+def address(settings: Settings) -> str:
+    """Where the clients connect, for messages: REDIS_URL, or the cluster's seed node."""
+    return settings.redis_cluster_seed_url if settings.redis_cluster else settings.redis_url

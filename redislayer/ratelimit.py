@@ -19,12 +19,11 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from prometheus_client import Counter
-from redis.exceptions import RedisError
 
 from core import metrics
 from core.errors import RateLimited, Unavailable
 from redislayer import rkeys
-from redislayer.connection import AsyncRedis
+from redislayer.connection import REDIS_ERRORS, AsyncRedis
 
 LOCAL_FALLBACK = Counter(
     "sg_rate_limit_local_total",
@@ -122,7 +121,7 @@ async def hit_all(
                 count = await _count_in_redis(
                     redis, rkeys.rate(lim.who, lim.action, window), lim.window_s
                 )
-            except (RedisError, OSError) as exc:
+            except REDIS_ERRORS as exc:
                 if not local_fallback:
                     if fail_open:
                         return

@@ -32,10 +32,8 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from redislayer import rkeys
-from redislayer.connection import AsyncRedis
+from redislayer.connection import REDIS_ERRORS, AsyncRedis
 
 log = logging.getLogger("socialgraph.realtime")
 
@@ -51,13 +49,14 @@ SLOW_CONSUMER_GRACE = 5.0
 
 def queue_wake(pipe: Any, user: str) -> None:
     """Queue on a pipeline the announcement that `user` has new events. The one place that
-    knows how workers are told (channel and command), for the inbox and the cache."""
-    pipe.publish(rkeys.EVENTS_CHANNEL, user)
+    knows how workers are told (channel and command), for the inbox and the cache.
+    `execute_command`: a cluster pipeline blocks the `publish` method, not the command."""
+    pipe.execute_command("PUBLISH", rkeys.EVENTS_CHANNEL, user)
 
 
 def queue_revoke(pipe: Any, user: str) -> None:
     """Queue on a pipeline the announcement that `user`'s principal changed."""
-    pipe.publish(rkeys.AUTH_CHANNEL, user)
+    pipe.execute_command("PUBLISH", rkeys.AUTH_CHANNEL, user)
 
 
 async def announce_wake(redis: Any, user: str) -> None:
@@ -149,6 +148,9 @@ class Hub:
         while True:
             pubsub = self.redis.pubsub()
             try:
+                # A round trip first: it checks Redis is back before subscribing, and maps
+                # a cluster client's slots (its pub/sub picks a node from that map).
+                await self.redis.ping()
                 await pubsub.subscribe(rkeys.EVENTS_CHANNEL, rkeys.AUTH_CHANNEL)
                 if pubsub.connection is not None:
                     pubsub.connection.register_connect_callback(self._reconnected)
@@ -164,7 +166,7 @@ class Hub:
                             self.wake(str(msg["data"]))
             except asyncio.CancelledError:
                 raise
-            except (RedisError, OSError) as exc:
+            except REDIS_ERRORS as exc:
                 log.warning("pub/sub listener lost Redis (%s); retrying", type(exc).__name__)
                 lost = True
                 # Sockets still poll their streams at each heartbeat meanwhile.

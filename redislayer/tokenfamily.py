@@ -21,11 +21,9 @@ from __future__ import annotations
 
 from typing import Any, Literal, cast
 
-from redis.exceptions import RedisError
-
 from core.errors import Unavailable
 from redislayer import rkeys
-from redislayer.connection import AsyncRedis
+from redislayer.connection import REDIS_ERRORS, AsyncRedis
 
 Outcome = Literal["rotated", "reused", "revoked"]
 RECORD_MARGIN_S = 3600
@@ -70,7 +68,7 @@ async def rotate(
             keys=[rkeys.refresh_family(family)],
             args=[presented, successor, user, (lifetime_s + RECORD_MARGIN_S) * 1000],
         )
-    except (RedisError, OSError) as exc:
+    except REDIS_ERRORS as exc:
         raise Unavailable(
             "token refresh needs Redis, which is unavailable; retry shortly (the refresh "
             "token was not used up)"

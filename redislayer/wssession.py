@@ -36,12 +36,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from core import metrics
 from core.config import Settings
 from redislayer import realtime, rkeys
+from redislayer.connection import REDIS_ERRORS
 from redislayer.inbox import id_score, valid_id
 
 CLOSE_SERVER_ERROR = 1011
@@ -214,7 +214,7 @@ class Session:
                             "reason": f"events before {trimmed} were trimmed; reload over REST",
                         }
                     )
-        except RedisError:
+        except REDIS_ERRORS:
             cursor = cursor or "0-0"
         except Exception:  # noqa: S110 - a missing stream has no info: nothing was trimmed
             pass
@@ -236,7 +236,7 @@ class Session:
             batch = min(realtime.READ_BATCH, queue.maxsize - queue.qsize())
             try:
                 events = await realtime.read_events(self.redis, self.user, cursor, count=batch)
-            except (RedisError, OSError):
+            except REDIS_ERRORS:
                 events = []
             if not listener.trusted.is_set():
                 continue  # announced during the read: re-read after the re-check

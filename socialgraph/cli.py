@@ -151,16 +151,15 @@ def grant_role(
 def _expire_principal(s: Settings, user_id: str) -> None:
     """The API caches each user's roles; bump their version so the change applies to the
     user's next request instead of after the cache TTL."""
-    import redis
-
     from api import services
     from redislayer.cache import bump_now
+    from redislayer.connection import REDIS_ERRORS, open_sync_redis
 
     try:
-        client = redis.Redis.from_url(s.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        client = open_sync_redis(s)
         with client:
             bump_now(client, "auth", [user_id])  # as invalidate.principal_changed does
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         console.print(
             f"[yellow]Redis unreachable ({exc}): running API workers keep the old roles for "
             f"up to {services.PRINCIPAL_TTL:.0f} s.[/yellow]"
@@ -232,18 +231,19 @@ def evaluate(
 
 def preflight(s: Settings) -> None:
     """Fail with a sentence, not a traceback, when a dependency is missing."""
-    import redis
+    from redislayer.connection import REDIS_ERRORS, address, open_sync_redis
 
     with kit.sync_driver(s):
         pass  # opened and verified: Neo4j answers and takes our password
     try:
-        client = redis.Redis.from_url(s.redis_url, socket_timeout=2, socket_connect_timeout=2)
-        client.ping()
+        client = open_sync_redis(s)
+        client.ping()  # on a cluster: the node the client starts from, which maps the rest
         client.close()
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         kit.fail(
-            f"Cannot reach Redis at {s.redis_url} ({exc}). "
-            "Start the local stack with `socialgraph dev up`, or set REDIS_URL."
+            f"Cannot reach Redis at {address(s)} ({exc}). Start the local stack with "
+            "`socialgraph dev up` (`--cluster` for REDIS_CLUSTER=1), or set REDIS_URL "
+            "(REDIS_CLUSTER_URL)."
         )
 
 

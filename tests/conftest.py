@@ -26,6 +26,7 @@ from api.main import create_app
 from core.config import Settings
 from graph.db import open_sync_driver
 from graph.queries import q
+from redislayer.connection import SyncRedis, open_sync_redis
 from socialgraph import devstack
 
 
@@ -64,16 +65,20 @@ def neo(settings: Settings) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def rds(settings: Settings) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=5)
+def rds(settings: Settings) -> Iterator[SyncRedis]:
+    """The Redis the app uses: the single server, or the cluster under REDIS_CLUSTER=1
+    (then keyless commands such as FLUSHDB and SCRIPT FLUSH go to every primary)."""
+    client = open_sync_redis(settings, timeout=5)
     yield client
     client.close()
 
 
-def wipe(neo: Any, rds: redis.Redis) -> None:
+def wipe(neo: Any, rds: SyncRedis) -> None:
     with neo.session(database="neo4j") as session:
         session.run(q("system.delete_all").text).consume()
-    rds.flushdb()
+    if isinstance(rds, redis.RedisCluster):  # a test may have failed a primary over
+        rds.nodes_manager.initialize()
+    rds.flushdb()  # on a cluster: on every primary
 
 
 @pytest.fixture(autouse=True)
@@ -86,6 +91,7 @@ def clean(request: pytest.FixtureRequest) -> None:
     neo = request.getfixturevalue("neo")
     rds = request.getfixturevalue("rds")
     devstack.RedisServer(settings).start()  # if a test stopped it
+    devstack.redis_cluster_up(settings)  # under REDIS_CLUSTER=1: every node up and ok
     wipe(neo, rds)
 
 

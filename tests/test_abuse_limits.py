@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from api.main import create_app
 from core.config import Settings
 from redislayer import ratelimit
+from tests import redisstack
 from tests.apiproc import free_port
 from tests.factories import assert_error
 
@@ -134,7 +135,7 @@ async def test_forwarded_for_does_not_change_the_client_ip(
 @pytest.fixture
 async def redisless_app(settings: Settings) -> AsyncIterator[FastAPI]:
     """The real app and Neo4j, with Redis at an address where nothing listens."""
-    down = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    down = redisstack.down_settings(settings, free_port())
     application = create_app(down)
     async with application.router.lifespan_context(application):
         yield application

@@ -10,14 +10,14 @@ from typing import Any
 
 import httpx
 import networkx as nx
-import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
 
 from api import services
 from core.config import Settings
 from graph.db import Graph
 from redislayer.cache import Cache
-from socialgraph import devstack
+from redislayer.connection import open_redis
+from tests import redisstack
 from tests.factories import U, graph_users, token_headers
 from tests.graphs import load_graph, user_id
 from tests.waiting import poll, wait_until
@@ -69,8 +69,7 @@ async def test_stampede_across_processes_computes_once(
     graph: Graph = app.state.graph
     caches = []
     for _ in range(5):
-        r = aioredis.Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=2)
-        caches.append(Cache(r))
+        caches.append(Cache(open_redis(settings)))
     before = computes("sugg")
     try:
         pages = await asyncio.gather(
@@ -92,8 +91,7 @@ async def test_a_computation_overtaken_by_a_write_is_never_served(
 ) -> None:
     """A read computes from the old state, a write commits and bumps the version meanwhile,
     then the read stores its answer: that answer must not be served afterwards."""
-    r = aioredis.Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=2)
-    cache = Cache(r)
+    cache = Cache(open_redis(settings))
     state = {"value": "old"}
     started, release = asyncio.Event(), asyncio.Event()
 
@@ -121,7 +119,7 @@ async def test_a_computation_overtaken_by_a_write_is_never_served(
         assert await read(current) == "new"  # nobody gets the overtaken answer
         assert await read(compute) == "new"  # and the fresh one is now cached
     finally:
-        await r.aclose()
+        await cache.redis.aclose()
 
 
 async def test_penetration_one_lookup_per_unknown_id(
@@ -153,7 +151,7 @@ async def test_negative_cache_is_bounded(app: Any, rds: Any, monkeypatch: Any) -
     monkeypatch.setattr(cache_mod, "wall_clock", lambda: now[0])
     for i in range(200):
         await cache.remember_missing("user", f"scan{i}")
-    assert len(rds.keys("sg:neg:user:*")) == 50
+    assert len(redisstack.keys(rds, "sg:neg:user:*")) == 50
     assert await cache.is_known_missing("user", "scan0")
     assert not await cache.is_known_missing("user", "scan199")
 
@@ -161,8 +159,10 @@ async def test_negative_cache_is_bounded(app: Any, rds: Any, monkeypatch: Any) -
     now[0] += cache_mod.NEGATIVE_TTL
     for i in range(200, 400):
         await cache.remember_missing("user", f"scan{i}")
-    assert len(rds.keys("sg:neg:user:*")) == 100
-    assert all(0 < rds.ttl(k) <= cache_mod.NEGATIVE_TTL for k in rds.keys("sg:neg:user:*"))
+    assert len(redisstack.keys(rds, "sg:neg:user:*")) == 100
+    assert all(
+        0 < rds.ttl(k) <= cache_mod.NEGATIVE_TTL for k in redisstack.keys(rds, "sg:neg:user:*")
+    )
 
 
 async def test_ttl_has_jitter(
@@ -177,7 +177,9 @@ async def test_ttl_has_jitter(
         for limit in (1, 2, 3, 4, 5):
             r = await client.get("/v1/suggestions", params={"limit": limit}, headers=u.headers)
             assert r.status_code == 200, r.text
-    ttls = [rds.pttl(k) for k in rds.keys("sg:cache3:sugg:*") if not k.endswith(":lock")]
+    ttls = [
+        rds.pttl(k) for k in redisstack.keys(rds, "sg:cache3:sugg:*") if not k.endswith(":lock")
+    ]
     assert len(ttls) == 35
     assert all(0.8 * 300_000 - 30_000 <= t <= 1.2 * 300_000 for t in ttls), sorted(ttls)
     assert max(ttls) - min(ttls) >= 30_000, sorted(ttls)
@@ -286,7 +288,7 @@ async def test_redis_down_reads_fall_back_and_recover(
 ) -> None:
     users = star_of_friends(neo, settings)
     expected = await suggested(client, users[0])
-    server = devstack.RedisServer(settings)
+    server = redisstack.server(settings)
     server.stop()
     try:
         before = sample("sg_cache_total", kind="sugg", outcome="fallback")

@@ -34,6 +34,7 @@ import pytest
 from core.config import Settings
 from seeds import bulk
 from socialgraph import devstack
+from tests import redisstack
 from tests.apiproc import ApiProcess
 from tests.factories import U, graph_users
 
@@ -432,7 +433,7 @@ async def test_redis_outage_during_mixed_load(neo: Any, settings: Settings) -> N
     neo.execute_query(
         "MATCH (u:User) WHERE u.id STARTS WITH 'rf' SET u.who_can_message = 'everyone'"
     )
-    server = devstack.RedisServer(settings)
+    server = redisstack.server(settings)  # on a cluster: every node
 
     try:
         with ApiProcess(settings, SEND_RATE_PER_10S="1000000") as api:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 
 from core.config import Settings
-from socialgraph import devstack
+from tests import redisstack
 from tests.apiproc import ApiProcess
 
 
@@ -36,7 +36,7 @@ def test_head_through_uvicorn(settings: Settings) -> None:
 async def test_readyz_during_a_redis_outage_states_only(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:
-    server = devstack.RedisServer(settings)
+    server = redisstack.server(settings)
     server.stop()
     try:
         get = await client.get("/readyz")

@@ -15,6 +15,7 @@ import jwt
 from api.main import create_app
 from api.security import ALGORITHM
 from core.config import Settings
+from tests import redisstack
 from tests.apiproc import free_port
 from tests.factories import assert_error
 
@@ -135,7 +136,7 @@ async def test_a_refresh_token_issued_before_rotation_works_once(
 
 
 async def dead_redis_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    dead = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    dead = redisstack.down_settings(settings, free_port())
     application = create_app(dead)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)

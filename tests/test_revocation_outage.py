@@ -19,8 +19,8 @@ import redis
 from typer.testing import CliRunner
 
 from core.config import Settings
-from socialgraph import devstack
 from socialgraph.cli import app as cli
+from tests import redisstack
 from tests.apiproc import ApiProcess
 from tests.factories import graph_users
 
@@ -30,7 +30,7 @@ ROUNDS = 10
 @pytest.fixture
 def two_workers(settings: Settings) -> Iterator[list[ApiProcess]]:
     apis = [ApiProcess(settings) for _ in range(2)]
-    server = devstack.RedisServer(settings)
+    server = redisstack.server(settings)
     try:
         for api in apis:
             api.start()
@@ -45,10 +45,10 @@ def two_workers(settings: Settings) -> Iterator[list[ApiProcess]]:
 def durable(rds: redis.Redis) -> None:
     """Every write fsynced before Redis answers, so what the API cached survives SIGKILL
     (a restart reads devstack's config again, so this lasts until the next restart)."""
-    rds.config_set("appendfsync", "always")
+    redisstack.config_set(rds, "appendfsync", "always")
 
 
-async def crash_and_restart(server: devstack.RedisServer, while_down: Any) -> Any:
+async def crash_and_restart(server: redisstack.RedisUnderTest, while_down: Any) -> Any:
     await asyncio.to_thread(server.kill)
     try:
         return await while_down()
@@ -60,7 +60,7 @@ async def test_logout_while_redis_is_down_applies_on_the_first_request_after(
     two_workers: list[ApiProcess], neo: Any, rds: redis.Redis, settings: Settings
 ) -> None:
     a, b = two_workers
-    server = devstack.RedisServer(settings)
+    server = redisstack.server(settings)
     users = graph_users(neo, settings, ROUNDS, prefix="ro")
     firsts: list[tuple[int, int]] = []
     async with (
@@ -86,7 +86,7 @@ async def test_role_change_while_redis_is_down_applies_on_the_first_request_afte
     two_workers: list[ApiProcess], neo: Any, rds: redis.Redis, settings: Settings
 ) -> None:
     a, b = two_workers
-    server = devstack.RedisServer(settings)
+    server = redisstack.server(settings)
     users = graph_users(neo, settings, 4, prefix="rr")
     seen: list[tuple[str, int, int]] = []
     async with (

@@ -10,7 +10,7 @@ import pytest
 from core.config import Settings
 from graph.db import open_async_driver
 from graph.schema import migrate
-from socialgraph import devstack
+from tests import redisstack
 
 
 def _schema_state(neo: Any) -> tuple[list[Any], list[Any]]:
@@ -50,7 +50,7 @@ async def test_readyz_follows_redis(client: httpx.AsyncClient, settings: Setting
     assert r.status_code == 200
     assert r.json()["neo4j"]["status"] == "ok" and r.json()["redis"]["status"] == "ok"
 
-    server = devstack.RedisServer(settings)
+    server = redisstack.server(settings)
     server.stop()
     try:
         r = await client.get("/readyz")

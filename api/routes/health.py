@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 
 from api.deps import GraphDep, RedisDep
+from redislayer import connection
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger("socialgraph.api")
@@ -75,7 +76,7 @@ async def _check(coro: object, timeout: float) -> DependencyState:
 async def readyz(graph: GraphDep, redis: RedisDep) -> JSONResponse:
     """Neo4j and Redis each checked with a short timeout; 503 names which is down. For a
     readiness probe or load balancer."""
-    neo, red = await asyncio.gather(_check(graph.ping(), 2.0), _check(redis.ping(), 1.0))
+    neo, red = await asyncio.gather(_check(graph.ping(), 2.0), _check(connection.ping(redis), 1.0))
     ok = neo.status == "ok" and red.status == "ok"
     body = Ready(status="ok" if ok else "unavailable", neo4j=neo, redis=red)
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
