@@ -1,6 +1,7 @@
 """A local Redis Cluster: 3 primaries and 3 replicas of Debian's `redis-server`, for running
 the Redis layer on a real cluster (issue 14). Off unless `REDIS_CLUSTER` is set (or
-`socialgraph dev up --cluster`); it runs beside the single server, which the API still uses.
+`socialgraph dev up --cluster`); it runs beside the single server, and with `REDIS_CLUSTER` set
+the service uses it instead (redislayer/connection.py).
 
 Node i listens on `REDIS_CLUSTER_PORT` + i (i = 0..5; its cluster bus on that + 10000) with
 its own state dir `<state_dir>/redis-cluster/<port>/` (config, AOF, log, pid file and the
