@@ -90,6 +90,9 @@ async def authenticate(
         claims = security.decode(settings, token, "access")
     except security.TokenError as exc:
         raise unauthorized(str(exc)) from exc
+    # Before the first read: even the principal read waits for this user's last write
+    # (a logout on another process is seen here), docs/routing.md.
+    graph.carry_bookmarks_of(claims.sub)
     row = await services.principal(graph, cache, claims.sub)
     # A deleted user, or one whose tokens were revoked, fails here.
     if row is None or row["token_version"] != claims.ver:

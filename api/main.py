@@ -31,6 +31,7 @@ from core.config import Settings, get_settings
 from graph.db import Graph, open_async_driver
 from graph.queries import catalog
 from graph.schema import migrate
+from redislayer.bookmarks import BookmarkStore
 from redislayer.cache import Cache
 from redislayer.connection import open_redis
 from redislayer.inbox import Durability, Inbox
@@ -61,6 +62,8 @@ def create_app(
                 settings.neo4j_query_timeout,
                 wait_bound=settings.neo4j_connect_timeout * 2,
                 tracer=provider.get_tracer("socialgraph.graph") if provider else None,
+                # Each user's reads start from their last write, on any API process.
+                bookmarks=BookmarkStore(redis, settings.neo4j_bookmark_ttl),
             )
             app.state.redis = redis
             app.state.cache = Cache(redis)

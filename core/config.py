@@ -46,9 +46,9 @@ class Settings(BaseSettings):
     neo4j_connect_timeout: float = Field(5.0, validation_alias="NEO4J_CONNECT_TIMEOUT")
     neo4j_query_timeout: float = Field(10.0, validation_alias="NEO4J_QUERY_TIMEOUT")
     neo4j_pool_size: int = Field(50, validation_alias="NEO4J_POOL_SIZE")
-    # Read-your-own-writes across API processes (graph/bookmarks.py, docs/scaling.md): after a
-    # user's write, the driver's bookmark is kept this many seconds (in Redis, per user), and
-    # that user's reads wait for it on whichever server and API process serve them.
+    # Read-your-own-writes across API processes (redislayer/bookmarks.py, docs/routing.md):
+    # after a user's write, the driver's bookmark is kept this many seconds (in Redis, per
+    # user), and that user's reads wait for it on whichever server and API process serve them.
     neo4j_bookmark_ttl: float = Field(30.0, gt=0, le=3600, validation_alias="NEO4J_BOOKMARK_TTL")
     # Analysts' queries (docs/analysis.md, "Limits"): at most this many at once per API
     # process (each holds one pooled connection, so fewer than NEO4J_POOL_SIZE leaves users

@@ -16,15 +16,33 @@ and `auto_commit` for what cannot run in a managed transaction (schema commands,
 READ-routed managed transactions, writes in WRITE ones, each with a server-side timeout.
 Transaction functions may be retried by the driver, so the write queries are idempotent
 (MERGE, guards), and results are consumed inside the transaction.
+
+Routing and causal consistency (docs/routing.md). With a `neo4j://` or `neo4j+s://` URI
+the driver sends READ transactions to secondaries and WRITE ones to the leader, so a
+read may run on a server that has not applied a write committed a moment ago. Two chains
+of bookmarks close that gap:
+
+* async face: a request's `BookmarkCarrier` (set per user by `Graph.carry_bookmarks_of`;
+  the API's lives in Redis, redislayer/bookmarks.py) gives each READ session the bookmarks
+  of that user's last write, whichever API process made it, and is handed the bookmarks of
+  every write this request commits. Writes start without bookmarks: the leader has every
+  committed transaction.
+* sync face: every session of one driver shares the driver's own in-memory bookmark
+  manager, so a batch job reads what it wrote before.
+
+A WRITE transaction that runs no `mode: write` catalog query is a read in the wrong place
+(it loads the leader); it is counted in `sg_neo4j_misrouted_reads_total` and logged.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+import logging
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import neo4j
 import neo4j.time
@@ -33,6 +51,7 @@ from neo4j import (
     AsyncGraphDatabase,
     AsyncManagedTransaction,
     AsyncTransaction,
+    Bookmarks,
     Driver,
     GraphDatabase,
     ManagedTransaction,
@@ -58,7 +77,44 @@ from graph.queries import Query, q
 
 T = TypeVar("T")
 QUERIES = Counter("sg_neo4j_queries_total", "Catalog queries sent to Neo4j", ["query"])
+BOOKMARKED_READS = Counter(
+    "sg_neo4j_bookmarked_reads_total",
+    "READ transactions started with a carried bookmark (a user's earlier write)",
+)
+MISROUTED_READS = Counter(
+    "sg_neo4j_misrouted_reads_total",
+    "WRITE transactions that ran no `mode: write` query (reads sent to the leader)",
+    ["query"],
+)
 Row = dict[str, Any]
+log = logging.getLogger("socialgraph.graph")
+
+# Neo4j refuses bookmarks it cannot parse (a tampered store, a format from another server
+# version); the read then runs once more without them rather than failing the request.
+_BAD_BOOKMARK = "Neo.ClientError.Transaction.InvalidBookmark"
+
+
+class BookmarkCarrier(Protocol):
+    """One user's causal position during one request (plain bookmark strings, so the
+    store needs no driver types). `before_read` is awaited before each READ transaction
+    and may return nothing; `after_write` gets the bookmarks of each committed WRITE
+    transaction. Both must be best effort: a failure there must not fail the query."""
+
+    async def before_read(self) -> Collection[str]: ...
+
+    async def after_write(self, bookmarks: Collection[str]) -> None: ...
+
+
+class BookmarkSource(Protocol):
+    """Where carriers come from (the API's: redislayer/bookmarks.py `BookmarkStore`)."""
+
+    def for_user(self, user_id: str) -> BookmarkCarrier: ...
+
+
+# The current request's carrier. Set once authentication knows the user; a context
+# variable so it follows the request into the tasks it starts and goes with it (uvicorn
+# runs each request, and each WebSocket session, in a task of its own).
+_CARRIER: ContextVar[BookmarkCarrier | None] = ContextVar("sg_neo4j_bookmarks", default=None)
 
 
 class Neo4jConnectError(Exception):
@@ -198,6 +254,17 @@ def _span(tracer: Tracer | None, qq: Query, database: str) -> AbstractContextMan
     )
 
 
+def _check_wrote(ran: list[Query]) -> None:
+    """After a WRITE transaction commits: it should have run a `mode: write` query. One
+    that only read belonged in a READ transaction, where a cluster's secondaries serve it."""
+    if ran and not any(qq.mode == "write" for qq in ran):
+        MISROUTED_READS.labels(ran[0].qualified_name).inc()
+        log.warning(
+            "a write transaction ran only reads (%s): use a read transaction",
+            ", ".join(qq.qualified_name for qq in ran),
+        )
+
+
 class Tx:
     """A transaction handle that only runs catalog queries."""
 
@@ -212,9 +279,11 @@ class Tx:
         self._timeout = timeout
         self._tracer = tracer
         self._database = database
+        self.ran: list[Query] = []  # what this attempt ran (the misrouted-read check)
 
     async def run(self, query: Query | str, **params: Any) -> list[Row]:
         qq = _query(query)
+        self.ran.append(qq)
         with _span(self._tracer, qq, self._database):
             result = await self._tx.run(qq.text, qq.bind(params))
             return [native(r) for r in await result.data()]
@@ -271,12 +340,20 @@ class Graph:
         timeout: float = 10.0,
         wait_bound: float = 5.0,
         tracer: Tracer | None = None,
+        bookmarks: BookmarkSource | None = None,
     ) -> None:
         self.driver = driver
         self.database = database
         self.timeout = timeout
         self.wait_bound = wait_bound  # seconds on top of `timeout` before a call gives up
         self.tracer = tracer  # a span per query when set (api/tracing.py)
+        self.bookmarks = bookmarks  # per-user bookmarks across processes (the API's)
+
+    def carry_bookmarks_of(self, user_id: str) -> None:
+        """From here on in this request (this task and the tasks it starts), reads start
+        from `user_id`'s last write and writes record theirs. Without a source: nothing."""
+        if self.bookmarks is not None:
+            _CARRIER.set(self.bookmarks.for_user(user_id))
 
     async def read_tx(self, fn: Callable[[Tx], Awaitable[T]], timeout: float | None = None) -> T:
         return await self._tx(neo4j.READ_ACCESS, fn, timeout)
@@ -287,27 +364,59 @@ class Graph:
     async def _tx(self, mode: str, fn: Callable[[Tx], Awaitable[T]], timeout: float | None) -> T:
         t = timeout or self.timeout
 
+        carrier = _CARRIER.get()
+        last: list[Tx] = []
+
         @neo4j.unit_of_work(timeout=t)
         async def work(tx: AsyncManagedTransaction) -> T:
-            return await fn(Tx(tx, t, self.tracer, self.database))
+            handle = Tx(tx, t, self.tracer, self.database)
+            last[:] = [handle]
+            return await fn(handle)
 
         try:
             # The server ends the transaction after `t`; this outer bound also covers what
-            # the server cannot see: waiting for a pooled connection, connecting, and the
-            # driver's retries while Neo4j restarts (seen taking 20-40 s without it).
+            # the server cannot see: waiting for a pooled connection, connecting, the
+            # driver's retries while Neo4j restarts (seen taking 20-40 s without it), and a
+            # secondary catching up with a carried bookmark.
             async with asyncio.timeout(t + self.wait_bound):
+                if mode == neo4j.READ_ACCESS:
+                    held = await carrier.before_read() if carrier is not None else ()
+                    try:
+                        return await self._session_tx(mode, work, held)
+                    except ClientError as exc:
+                        if not held or exc.code != _BAD_BOOKMARK:
+                            raise
+                        log.warning("Neo4j refused carried bookmarks (%s); read without", exc)
+                        return await self._session_tx(mode, work, ())
                 async with self.driver.session(
                     database=self.database, default_access_mode=mode
                 ) as s:
-                    if mode == neo4j.READ_ACCESS:
-                        return await s.execute_read(work)
-                    return await s.execute_write(work)
+                    result = await s.execute_write(work)
+                    _check_wrote(last[0].ran if last else [])
+                    if carrier is not None:
+                        await carrier.after_write((await s.last_bookmarks()).raw_values)
+                    return result
         except neo4j.exceptions.Neo4jError as exc:
             raise map_neo4j_error(exc) from exc
         except UNREACHABLE as exc:
             raise Unavailable("the graph database is unavailable; retry shortly") from exc
         except TimeoutError as exc:
             raise Unavailable("the graph database took too long to answer; retry shortly") from exc
+
+    async def _session_tx(
+        self,
+        mode: str,
+        work: Callable[[AsyncManagedTransaction], Awaitable[T]],
+        held: Collection[str],
+    ) -> T:
+        """`work` in a READ session that starts from the `held` bookmarks, if any."""
+        bookmarks = Bookmarks.from_raw_values(held) if held else None
+        if bookmarks is not None:
+            BOOKMARKED_READS.inc()
+        async with self.driver.session(
+            database=self.database, default_access_mode=mode, bookmarks=bookmarks
+        ) as s:
+            return await s.execute_read(work)
 
     async def read(self, query: Query | str, **params: Any) -> list[Row]:
         async def fn(tx: Tx) -> list[Row]:
@@ -370,10 +479,15 @@ class Graph:
         pass through: the analyst path words them itself (graph/adhoc.py)."""
         bound = query.bind(params)
         QUERIES.labels(query.qualified_name).inc()
+        carrier = _CARRIER.get()
+        held = await carrier.before_read() if carrier is not None else ()
+        if held:
+            BOOKMARKED_READS.inc()
         with _span(self.tracer, query, self.database):
             async with self.driver.session(
                 database=self.database,
                 default_access_mode=neo4j.READ_ACCESS,
+                bookmarks=Bookmarks.from_raw_values(held) if held else None,
                 fetch_size=max(1, min(row_cap + 1, 1000 if max_bytes is None else 100)),
                 notifications_min_severity="INFORMATION",
             ) as session:
@@ -418,10 +532,15 @@ class SyncTx:
 
     def __init__(self, tx: ManagedTransaction) -> None:
         self._tx = tx
+        self.ran: list[Query] = []  # as `Tx.ran`
+
+    def _run(self, query: Query | str, params: Mapping[str, Any]) -> neo4j.Result:
+        qq = _query(query)
+        self.ran.append(qq)
+        return self._tx.run(qq.text, qq.bind(params))
 
     def run(self, query: Query | str, **params: Any) -> list[Row]:
-        qq = _query(query)
-        return [native(r) for r in self._tx.run(qq.text, qq.bind(params)).data()]
+        return [native(r) for r in self._run(query, params).data()]
 
     def one(self, query: Query | str, **params: Any) -> Row | None:
         rows = self.run(query, **params)
@@ -430,13 +549,11 @@ class SyncTx:
     def raw_one(self, query: Query | str, **params: Any) -> Row | None:
         """The first record as the driver gives it (no temporal conversion): for pages
         of plain values where a walk over a million of them would cost seconds."""
-        qq = _query(query)
-        record = self._tx.run(qq.text, qq.bind(params)).single()
+        record = self._run(query, params).single()
         return dict(record) if record else None
 
     def json_rows(self, query: Query | str, **params: Any) -> list[Row]:
-        qq = _query(query)
-        result = self._tx.run(qq.text, qq.bind(params))
+        result = self._run(query, params)
         keys = list(result.keys())
         return [serialize.record(keys, r.values()) for r in result]
 
@@ -448,7 +565,9 @@ class SyncTx:
 
 class SyncGraph:
     """The executor's sync face: batch jobs and notebooks (seeds, exports, evaluation,
-    bench). One object per (driver, database); it holds no connection itself."""
+    bench). One object per (driver, database); it holds no connection itself. Every
+    session chains through the driver's own bookmark manager (`execute_query`'s, kept in
+    memory per driver): on a cluster a job reads what it wrote, whichever server serves."""
 
     def __init__(
         self, driver: Driver, database: str = "neo4j", timeout: float | None = None
@@ -464,14 +583,28 @@ class SyncGraph:
         return self._tx(neo4j.WRITE_ACCESS, fn, timeout)
 
     def _tx(self, mode: str, fn: Callable[[SyncTx], T], timeout: float | None) -> T:
+        last: list[SyncTx] = []
+
         @neo4j.unit_of_work(timeout=timeout or self.timeout)
         def work(tx: ManagedTransaction) -> T:
-            return fn(SyncTx(tx))
+            handle = SyncTx(tx)
+            last[:] = [handle]
+            return fn(handle)
 
-        with self.driver.session(database=self.database, default_access_mode=mode) as s:
+        with self._session(mode) as s:
             if mode == neo4j.READ_ACCESS:
                 return s.execute_read(work)
-            return s.execute_write(work)
+            result = s.execute_write(work)
+            _check_wrote(last[0].ran if last else [])
+            return result
+
+    def _session(self, mode: str = neo4j.WRITE_ACCESS, **config: Any) -> neo4j.Session:
+        return self.driver.session(
+            database=self.database,
+            default_access_mode=mode,
+            bookmark_manager=self.driver.execute_query_bookmark_manager,
+            **config,
+        )
 
     def read(self, query: Query | str, **params: Any) -> list[Row]:
         return self.read_tx(lambda tx: tx.run(query, **params))
@@ -502,8 +635,7 @@ class SyncGraph:
         """PROFILE a catalog read in a READ session: (rows returned, the summary whose
         `profile` is the executed plan with db hits). The benchmark's plan check."""
         qq = _query(query).profiled()
-        read = neo4j.READ_ACCESS
-        with self.driver.session(database=self.database, default_access_mode=read) as s:
+        with self._session(neo4j.READ_ACCESS) as s:
             result = s.run(qq.text, qq.bind(params))
             rows = sum(1 for _ in result)
             return rows, result.consume()
@@ -511,7 +643,7 @@ class SyncGraph:
     def auto_commit(self, query: Query | str, **params: Any) -> None:
         """As `Graph.auto_commit`."""
         qq = _query(query)
-        with self.driver.session(database=self.database) as s:
+        with self._session() as s:
             s.run(qq.text, qq.bind(params)).consume()
 
     def write_batches(
@@ -531,7 +663,7 @@ class SyncGraph:
             record = tx.run(qq.text, qq.bind(params)).single()
             return int(record["n"]) if record and record.get("n") is not None else 0
 
-        with self.driver.session(database=self.database) as s:
+        with self._session() as s:
             for params in batches:
                 total += s.execute_write(work, params)
                 if on_batch is not None:

@@ -104,6 +104,16 @@ EVENTS_CHANNEL = f"{PREFIX}:events"  # payload: user id with new events (a wake-
 AUTH_CHANNEL = f"{PREFIX}:auth"
 
 
+# ------------------------------------------------------------------ Neo4j bookmarks
+
+
+def neo4j_bookmarks(user: str) -> str:
+    """The bookmarks of the user's last Neo4j write (space-separated), with a TTL of
+    NEO4J_BOOKMARK_TTL: that user's reads on any API process start from them
+    (redislayer/bookmarks.py, docs/routing.md). One key per step: no hash tag needed."""
+    return f"{PREFIX}:nbm:{user}"
+
+
 # ------------------------------------------------------------------ cache
 
 
