@@ -395,6 +395,20 @@ _SLOT_MAP_STALE = (
 )
 
 
+# redis-py 8.1's cluster client closes every connection when one pipeline retries after a
+# connection error (`aclose`), also those other requests are connecting or writing on: they
+# fail with these instead of a ConnectionError (seen in bench/failover.py's runs).
+_CLIENT_RACES = (AttributeError, RuntimeError)
+
+
+def _as_connection_error(exc: BaseException) -> BaseException:
+    if isinstance(exc, _CLIENT_RACES):
+        error = RedisConnectionError(f"connection closed under the call: {exc}")
+        error.__cause__ = exc
+        return error
+    return exc
+
+
 def _unavailable(exc: Exception) -> Unavailable:
     return Unavailable(
         "messaging is temporarily unavailable; retry shortly", {"cause": type(exc).__name__}
@@ -479,7 +493,7 @@ class Inbox:
             confirmed = [*confirmed, *confirmed_again]
         for reply in replies:
             if isinstance(reply, Exception):
-                raise reply
+                raise _as_connection_error(reply)
         if self.durable is not None:
             short = [c for c in confirmed if isinstance(c, Exception) or c < self.durable.replicas]
             if short:
@@ -514,7 +528,10 @@ class Inbox:
                     pipe.execute_command(*step.command)
                 if wake is not None:
                     realtime.queue_wake(pipe, wake)
-                replies = await pipe.execute(raise_on_error=False)
+                try:
+                    replies = await pipe.execute(raise_on_error=False)
+                except _CLIENT_RACES as exc:
+                    raise _as_connection_error(exc) from exc
             return list(replies[: len(steps)]), []
         nodes = getattr(self.redis, "nodes_manager", None)
         if nodes is None:  # one server: a pipeline runs on one connection, WAIT last
@@ -522,7 +539,10 @@ class Inbox:
                 for step in steps:
                     pipe.execute_command(*step.command)
                 pipe.execute_command(*self._wait())
-                replies = await pipe.execute(raise_on_error=False)
+                try:
+                    replies = await pipe.execute(raise_on_error=False)
+                except _CLIENT_RACES as exc:
+                    raise _as_connection_error(exc) from exc
             return list(replies[:-1]), [replies[-1]]
         return await self._cluster_durable(steps)
 
@@ -554,10 +574,13 @@ class Inbox:
             raise
         for _, commands in groups.values():
             commands.append(PipelineCommand(-1, *self._wait()))
-        failed = await asyncio.gather(
-            *(node.execute_pipeline(commands) for node, commands in groups.values()),
-            return_exceptions=True,
-        )
+        failed = [
+            _as_connection_error(f) if isinstance(f, BaseException) else f
+            for f in await asyncio.gather(
+                *(node.execute_pipeline(commands) for node, commands in groups.values()),
+                return_exceptions=True,
+            )
+        ]
         replies: list[Any] = [None] * len(steps)
         confirmed: list[Any] = []
         for (_, commands), failure in zip(groups.values(), failed, strict=True):
