@@ -71,6 +71,13 @@ async def non_inbox_bytes(redis: aioredis.Redis) -> int:
     return total
 
 
+async def inbox_key_bytes(redis: aioredis.Redis) -> int:
+    """MEMORY USAGE summed over every key that is not a cache entry, counter or
+    rate-limit window: the inbox (a cross-check of the INFO deltas)."""
+    everything = await bytes_of(redis, await keys_matching(redis, "*"))
+    return everything - await non_inbox_bytes(redis)
+
+
 async def cache_entry_sizes(redis: aioredis.Redis) -> dict[str, dict[str, float]]:
     from redislayer import rkeys
 
@@ -158,8 +165,14 @@ async def measure(
         await asyncio.sleep(IDLE_SECONDS)
         idle = meter.stop()
         await closed_loops(ctx, concurrency, passwords)
-        inbox = await inbox_memory(ctx, concurrency)
         cache = await cache_entry_sizes(redis)
+        # Entries expiring during the inbox phases would move INFO used_memory: drop them.
+        from redislayer import rkeys
+
+        for pattern in (rkeys.cached("*", "*"), rkeys.version("*", "*")):
+            if keys := await keys_matching(redis, pattern):
+                await redis.delete(*keys)
+        inbox = await inbox_memory(ctx, concurrency)
         info = await redis.info("memory")
     finally:
         await pool.close()
@@ -258,6 +271,7 @@ async def inbox_memory(ctx: Ctx, concurrency: int) -> dict[str, Any]:
     if rec.errors or len(rec.latencies) != len(pairs):
         raise RuntimeError(f"conversation phase: {dict(rec.error_kinds)}")
     mem1, other1 = await used_memory(redis), await non_inbox_bytes(redis)
+    keys1 = await inbox_key_bytes(redis)
     messages = len(pairs) * MESSAGES_PER_PAIR
     ctx.meter.start()
     rec, dur = await load.closed_loop(send, concurrency, messages, 600.0, start_index=len(pairs))
@@ -266,23 +280,27 @@ async def inbox_memory(ctx: Ctx, concurrency: int) -> dict[str, Any]:
         raise RuntimeError(f"message phase: {dict(rec.error_kinds)}")
     ctx.bench.record(Row("send", "api", concurrency, load.Stats.of(rec, dur).as_dict(), used))
     mem2, other2 = await used_memory(redis), await non_inbox_bytes(redis)
+    keys2 = await inbox_key_bytes(redis)
     idem = await keys_matching(redis, rkeys.idempotency("*", "*", "*"))
     idem += await keys_matching(redis, rkeys.idempotency_index("*"))
     await redis.delete(*idem)
-    mem3 = await used_memory(redis)
+    mem3, other3 = await used_memory(redis), await non_inbox_bytes(redis)
     sent = len(pairs) + messages
     phase2 = (mem2 - mem1) - (other2 - other1)
     per_message = phase2 / messages
     phase1 = (mem1 - mem0) - (other1 - other0)
     per_conversation = (phase1 - len(pairs) * per_message) / len(pairs)
-    idem_per_message = (mem2 - mem3) / sent
+    idem_per_message = ((mem2 - mem3) - (other2 - other3)) / sent
     out = {
         "chat_users": len(chat),
         "conversations": len(pairs),
         "conversations_per_user": 2 * PARTNERS,
         "messages_phase2": messages,
         "used_memory": [mem0, mem1, mem2, mem3],
-        "non_inbox_key_bytes": [other0, other1, other2],
+        "non_inbox_key_bytes": [other0, other1, other2, other3],
+        # The same phases by MEMORY USAGE of the inbox's keys (no allocator overhead).
+        "inbox_key_bytes": [keys1, keys2],
+        "message_bytes_by_memory_usage": round((keys2 - keys1) / messages, 1),
         "conversation_bytes": round(per_conversation, 1),
         "message_bytes_with_idempotency": round(per_message, 1),
         "idempotency_bytes_per_message": round(idem_per_message, 1),
