@@ -96,7 +96,7 @@ CLUSTER_TESTS := tests/test_redis_cluster_api.py tests/test_cache.py tests/test_
                  tests/test_realtime.py tests/test_revocation.py tests/test_revocation_outage.py \
                  tests/test_limits.py tests/test_abuse_limits.py tests/test_refresh_rotation.py \
                  tests/test_token_grant.py tests/test_faults.py tests/test_health_head.py \
-                 tests/test_schema_and_health.py tests/test_foundation.py
+                 tests/test_schema_and_health.py
 STOP_CLUSTER_TEST_STACK := trap '$(CLUSTER_TEST_ENV) $(SG) dev down >/dev/null 2>&1 || true' EXIT; \
                            trap 'exit 130' INT; trap 'exit 143' TERM;
 

@@ -35,16 +35,31 @@ DELIVERY_S = 5.0  # far below the production heartbeat (20 s): only pub/sub is t
 
 
 @pytest.fixture
-def two_apis(settings: Settings) -> Iterator[list[ApiProcess]]:
-    """Two API processes on the test cluster (they inherit REDIS_CLUSTER=1)."""
+def two_apis(settings: Settings, rds: redis.RedisCluster) -> Iterator[list[ApiProcess]]:
+    """Two API processes on the test cluster (they inherit REDIS_CLUSTER=1), each with its
+    hub subscribed (on a cold cluster client that takes a slot-map read first, and a
+    wake-up published before would wait for the next heartbeat)."""
     apis = [ApiProcess(settings, WS_HEARTBEAT_SECONDS="20") for _ in range(2)]
     try:
         for api in apis:
             api.start()
+        deadline = time.monotonic() + 10
+        while subscribers(rds) < len(apis):
+            assert time.monotonic() < deadline, "the API processes' hubs did not subscribe"
+            time.sleep(0.05)
         yield apis
     finally:
         for api in apis:
             api.stop()
+
+
+def subscribers(rds: redis.RedisCluster) -> int:
+    """Subscriptions to the wake-up channel, summed over every node."""
+    rds.nodes_manager.initialize()
+    counts = rds.execute_command(  # type: ignore[no-untyped-call]
+        "PUBSUB NUMSUB", rkeys.EVENTS_CHANNEL, target_nodes=redis.RedisCluster.ALL_NODES
+    )
+    return sum(int(n) for _, n in counts)
 
 
 def primary_port(rds: Any, key: str) -> int:
