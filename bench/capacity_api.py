@@ -78,11 +78,13 @@ async def inbox_key_bytes(redis: aioredis.Redis) -> int:
     return everything - await non_inbox_bytes(redis)
 
 
-async def cache_entry_sizes(redis: aioredis.Redis) -> dict[str, dict[str, float]]:
+async def cache_entry_sizes(
+    redis: aioredis.Redis, kinds: tuple[str, ...]
+) -> dict[str, dict[str, float]]:
     from redislayer import rkeys
 
     out: dict[str, dict[str, float]] = {}
-    for kind in CACHE_KINDS:
+    for kind in kinds:
         keys = [
             k
             for k in await keys_matching(redis, rkeys.cached(kind, "*"))
@@ -165,7 +167,8 @@ async def measure(
         await asyncio.sleep(IDLE_SECONDS)
         idle = meter.stop()
         await closed_loops(ctx, concurrency, passwords)
-        cache = await cache_entry_sizes(redis)
+        # Permission entries are made by sends: measured after the inbox phases.
+        cache = await cache_entry_sizes(redis, tuple(k for k in CACHE_KINDS if k != "perm"))
         # Entries expiring during the inbox phases would move INFO used_memory: drop them.
         from redislayer import rkeys
 
@@ -173,6 +176,7 @@ async def measure(
             if keys := await keys_matching(redis, pattern):
                 await redis.delete(*keys)
         inbox = await inbox_memory(ctx, concurrency)
+        cache.update(await cache_entry_sizes(redis, ("perm",)))
         info = await redis.info("memory")
     finally:
         await pool.close()
