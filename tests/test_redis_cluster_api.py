@@ -117,15 +117,18 @@ async def test_cached_reads_sends_and_wake_ups_across_two_api_processes(
         r = await on_a.get(f"/v1/users/{bob.id}", headers=alice.headers)
         assert r.json()["display_name"] == "Bob C.", "process A served the entry B hid"
 
-        async with websockets.connect(f"{b.ws_url}/v1/ws?token={token(bob)}") as ws:
-            sent = await on_a.post(
-                "/v1/messages",
-                json={"to": bob.id, "text": "across the cluster"},
-                headers={**alice.headers, "Idempotency-Key": uuid.uuid4().hex},
-            )
-            assert sent.status_code == 201, sent.text
-            got = await next_message(ws)
-            assert got["message"]["id"] == sent.json()["id"]
+        # Resumed from before the first message, so a session that starts after it still
+        # gets it; once it has, the session waits, and only a wake-up brings the second.
+        async with websockets.connect(f"{b.ws_url}/v1/ws?token={token(bob)}&since=0-0") as ws:
+            for text in ("first", "across the cluster"):
+                sent = await on_a.post(
+                    "/v1/messages",
+                    json={"to": bob.id, "text": text},
+                    headers={**alice.headers, "Idempotency-Key": uuid.uuid4().hex},
+                )
+                assert sent.status_code == 201, sent.text
+                got = await next_message(ws)
+                assert got["message"]["id"] == sent.json()["id"]
 
 
 async def test_a_promoted_replica_serves_no_principal_cached_before_the_failover(
