@@ -10,10 +10,10 @@ from typing import Any, cast
 
 import httpx
 import pytest
-import redis as redis_sync
 
 from core.config import Settings
-from socialgraph import devstack
+from redislayer.connection import open_sync_redis
+from tests import redisstack
 from tests.factories import U, assert_error, graph_users
 from tests.waiting import wait_until
 
@@ -187,7 +187,7 @@ async def test_redis_down_sends_503_fast(
 ) -> None:
     a, b = graph_users(neo, settings, 2)
     await befriend(client, a, b)
-    server = devstack.RedisServer(settings)
+    server = redisstack.server(settings)  # on a cluster: every node
     server.stop()
     try:
         t0 = time.perf_counter()
@@ -206,7 +206,7 @@ async def test_sigkill_during_sends_loses_no_acknowledged_message(
     users = graph_users(neo, settings, 21)
     target = users[0]
     await client.patch("/v1/users/me", json={"who_can_message": "everyone"}, headers=target.headers)
-    server = devstack.RedisServer(settings)
+    server = redisstack.server(settings)  # on a cluster: every node
     acked: dict[str, tuple[str, str]] = {}  # idempotency key -> (message id, text)
     attempted: dict[str, tuple[U, str]] = {}
 
@@ -239,7 +239,7 @@ async def test_sigkill_during_sends_loses_no_acknowledged_message(
         ratelimit.hit = old_hit
         server.start()
     assert len(acked) >= 500
-    r = redis_sync.Redis.from_url(settings.redis_url, decode_responses=True)
+    r = open_sync_redis(settings)
     stored: list[tuple[str, str]] = []
     for u in users[1:]:
         conv = "|".join(sorted((u.id, target.id)))
