@@ -23,10 +23,11 @@ read may run on a server that has not applied a write committed a moment ago. Tw
 of bookmarks close that gap:
 
 * async face: a request's `BookmarkCarrier` (set per user by `Graph.carry_bookmarks_of`;
-  the API's lives in Redis, redislayer/bookmarks.py) gives each READ session the bookmarks
-  of that user's last write, whichever API process made it, and is handed the bookmarks of
-  every write this request commits. Writes start without bookmarks: the leader has every
-  committed transaction.
+  before that, or without a user, the source's `for_anyone`; the API's live in Redis,
+  redislayer/bookmarks.py) gives each READ session the bookmarks of that user's last
+  write and of the newest write any process committed, and is handed the bookmarks of
+  every write this request commits (before the write call returns, so before its cache
+  bumps). Writes start without bookmarks: the leader has every committed transaction.
 * sync face: every session of one driver shares the driver's own in-memory bookmark
   manager, so a batch job reads what it wrote before.
 
@@ -79,7 +80,7 @@ T = TypeVar("T")
 QUERIES = Counter("sg_neo4j_queries_total", "Catalog queries sent to Neo4j", ["query"])
 BOOKMARKED_READS = Counter(
     "sg_neo4j_bookmarked_reads_total",
-    "READ transactions started with a carried bookmark (a user's earlier write)",
+    "READ transactions started with carried bookmarks (the user's last write, the newest one)",
 )
 MISROUTED_READS = Counter(
     "sg_neo4j_misrouted_reads_total",
@@ -95,10 +96,11 @@ _BAD_BOOKMARK = "Neo.ClientError.Transaction.InvalidBookmark"
 
 
 class BookmarkCarrier(Protocol):
-    """One user's causal position during one request (plain bookmark strings, so the
-    store needs no driver types). `before_read` is awaited before each READ transaction
-    and may return nothing; `after_write` gets the bookmarks of each committed WRITE
-    transaction. Both must be best effort: a failure there must not fail the query."""
+    """One request's causal position (plain bookmark strings, so the store needs no
+    driver types). `before_read` is awaited before each READ transaction, at its start
+    (after any cache lookup that led to it), and may return nothing; `after_write` gets
+    the bookmarks of each committed WRITE transaction and is awaited before the write
+    call returns. Both must be best effort: a failure there must not fail the query."""
 
     async def before_read(self) -> Collection[str]: ...
 
@@ -109,6 +111,10 @@ class BookmarkSource(Protocol):
     """Where carriers come from (the API's: redislayer/bookmarks.py `BookmarkStore`)."""
 
     def for_user(self, user_id: str) -> BookmarkCarrier: ...
+
+    def for_anyone(self) -> BookmarkCarrier:
+        """For transactions before any user is known (registration, login)."""
+        ...
 
 
 # The current request's carrier. Set once authentication knows the user; a context
@@ -361,10 +367,21 @@ class Graph:
     async def write_tx(self, fn: Callable[[Tx], Awaitable[T]], timeout: float | None = None) -> T:
         return await self._tx(neo4j.WRITE_ACCESS, fn, timeout)
 
-    async def _tx(self, mode: str, fn: Callable[[Tx], Awaitable[T]], timeout: float | None) -> T:
-        t = timeout or self.timeout
-
+    def _carrier(self) -> BookmarkCarrier | None:
         carrier = _CARRIER.get()
+        if carrier is None and self.bookmarks is not None:
+            carrier = self.bookmarks.for_anyone()
+        return carrier
+
+    async def _tx(
+        self,
+        mode: str,
+        fn: Callable[[Tx], Awaitable[T]],
+        timeout: float | None,
+        causal: bool = True,
+    ) -> T:
+        t = timeout or self.timeout
+        carrier = self._carrier() if causal else None
         last: list[Tx] = []
 
         @neo4j.unit_of_work(timeout=t)
@@ -449,7 +466,13 @@ class Graph:
         return rows[0] if rows else None
 
     async def ping(self) -> None:
-        await self.read("system.ping")
+        """Is a server answering. Carries no bookmark: a health check must not wait for a
+        secondary to catch up (nor ask Redis)."""
+
+        async def fn(tx: Tx) -> list[Row]:
+            return await tx.run("system.ping")
+
+        await self._tx(neo4j.READ_ACCESS, fn, None, causal=False)
 
     async def auto_commit(self, query: Query | str, **params: Any) -> None:
         """One statement in its own auto-commit transaction (schema commands, `CALL ... IN
@@ -479,7 +502,7 @@ class Graph:
         pass through: the analyst path words them itself (graph/adhoc.py)."""
         bound = query.bind(params)
         QUERIES.labels(query.qualified_name).inc()
-        carrier = _CARRIER.get()
+        carrier = self._carrier()
         held = await carrier.before_read() if carrier is not None else ()
         if held:
             BOOKMARKED_READS.inc()

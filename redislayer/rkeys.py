@@ -114,6 +114,14 @@ def neo4j_bookmarks(user: str) -> str:
     return f"{PREFIX}:nbm:{user}"
 
 
+def neo4j_newest_write() -> str:
+    """`<database uuid>:<transaction id> <bookmark>` of the newest Neo4j write any process
+    committed (a Lua compare keeps the highest), with the same TTL: every read that reaches
+    Neo4j starts from it, so no cache fill runs on a secondary behind a write whose cache
+    bump it saw (redislayer/bookmarks.py). Outside `sg:nbm:*`, so no user id can name it."""
+    return f"{PREFIX}:nbm-db"
+
+
 # ------------------------------------------------------------------ cache
 
 

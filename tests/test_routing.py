@@ -31,7 +31,9 @@ from core.config import Settings
 from core.errors import QueryRejected
 from graph.db import Graph, Tx, open_async_driver
 from redislayer import rkeys
-from redislayer.connection import SyncRedis
+from redislayer.bookmarks import BookmarkStore
+from redislayer.connection import SyncRedis, open_redis
+from seeds import bulk
 from socialgraph import devstack
 from tests.apiproc import ApiProcess
 from tests.factories import U, api_user, graph_users
@@ -237,8 +239,9 @@ def test_read_your_writes_across_api_processes(
     assert r.status_code == 200 and [p["id"] for p in r.json()["items"]] == [post_id]
     # B's reads for this user (its principal, the list) started from A's bookmark.
     assert b.metric("sg_neo4j_bookmarked_reads_total") >= carried + 1
-    # A user with no recent write costs B no bookmark: it has nothing to carry.
+    # With no write of anyone within the TTL (both entries gone) B carries nothing.
     (other,) = graph_users(neo, settings, 1, prefix="o")
+    rds.delete(rkeys.neo4j_newest_write())
     carried = b.metric("sg_neo4j_bookmarked_reads_total")
     assert httpx.get(f"{b.url}/v1/users/me", headers=other.headers, timeout=10).status_code == 200
     assert b.metric("sg_neo4j_bookmarked_reads_total") == carried
@@ -305,6 +308,155 @@ def test_a_read_waits_for_the_write_its_bookmark_names(
     reader.join(timeout=30)
     assert status == [200] and answered[0] >= committed
     assert latest_bookmark(neo) == {bookmark_ahead(now)}  # the format was read right
+
+
+# ------------------------------------------------------------------ the newest write, for everyone
+
+
+def newest(rds: SyncRedis) -> tuple[str, set[str]]:
+    """The newest-write entry: (its `<uuid>:<tx>` position, its bookmarks)."""
+    raw = rds.get(rkeys.neo4j_newest_write())
+    if not raw:
+        return "", set()
+    position, *bookmarks = str(raw).split()
+    return position, set(bookmarks)
+
+
+def position_of(bookmark: str) -> str:
+    """`<database uuid hex>:<transaction id>`, read the test's own way (`bookmark_ahead`)."""
+    raw = base64.b64decode(bookmark.removeprefix("FB:"))
+    tx_id, _ = _unpack_int(raw[19:-1])
+    return f"{raw[3:19].hex()}:{tx_id}"
+
+
+def test_another_users_reads_start_from_the_newest_write(
+    two_apis: tuple[ApiProcess, ApiProcess], neo: Any, rds: SyncRedis, settings: Settings
+) -> None:
+    """U posts through A; V, U's friend, who wrote nothing, reads the feed that post
+    changed through B: the feed's cache miss starts from U's commit (the newest write),
+    so on a cluster it cannot fill the cache from a secondary behind U's post. Requests
+    with no user yet take part too (registration on A, login on B); a readiness check
+    (`/readyz`) not: it must not wait for a secondary."""
+    a, b = two_apis
+    me, friend = graph_users(neo, settings, 2)
+    bulk.friendships(neo, [{"a": me.id, "b": friend.id, "since": None}])
+    # V's principal is cached first: the feed read below is then the only Neo4j read.
+    assert httpx.get(f"{b.url}/v1/feed", headers=friend.headers, timeout=10).status_code == 200
+    r = httpx.post(f"{a.url}/v1/posts", json={"text": "news"}, headers=me.headers, timeout=10)
+    assert r.status_code == 201, r.text
+    post_id = r.json()["id"]
+    (mark,) = latest_bookmark(neo)
+    assert newest(rds) == (position_of(mark), {mark})
+    assert 0 < int(rds.pttl(rkeys.neo4j_newest_write())) <= settings.neo4j_bookmark_ttl * 1000
+    assert stored(rds, friend) == set()  # nothing of V's own to carry
+    carried = b.metric("sg_neo4j_bookmarked_reads_total")
+    r = httpx.get(f"{b.url}/v1/feed", headers=friend.headers, timeout=10)
+    assert r.status_code == 200 and [i["post"]["id"] for i in r.json()["items"]] == [post_id]
+    assert b.metric("sg_neo4j_bookmarked_reads_total") >= carried + 1
+    # No user yet: a registration's commit becomes the newest write; a login elsewhere
+    # (a read by handle) starts from it.
+    account = {"handle": "newcomer", "password": "correct horse battery"}
+    assert httpx.post(f"{a.url}/v1/users", json=account, timeout=10).status_code == 201
+    (mark,) = latest_bookmark(neo)
+    assert newest(rds) == (position_of(mark), {mark})
+    carried = b.metric("sg_neo4j_bookmarked_reads_total")
+    login = {"username": "newcomer", "password": "correct horse battery"}
+    assert httpx.post(f"{b.url}/v1/auth/token", data=login, timeout=10).status_code == 200
+    assert b.metric("sg_neo4j_bookmarked_reads_total") >= carried + 1
+    carried = b.metric("sg_neo4j_bookmarked_reads_total")
+    assert httpx.get(f"{b.url}/readyz", timeout=10).status_code == 200
+    assert b.metric("sg_neo4j_bookmarked_reads_total") == carried
+
+
+def test_a_cache_miss_waits_for_the_newest_write(
+    two_apis: tuple[ApiProcess, ApiProcess], neo: Any, rds: SyncRedis, settings: Settings
+) -> None:
+    """As B's secondary would see it while lagging: the newest write (U's profile edit,
+    committed on the leader) is a transaction this server has not applied yet. V's read
+    of U's profile through B, a cache miss, waits for it, then answers and caches the
+    edit, never the state before it (which the cache would serve to the next reader)."""
+    _, b = two_apis
+    me, viewer = graph_users(neo, settings, 2)
+    edit = "MATCH (u:User {id: $id}) SET u.display_name = $name"
+    neo.execute_query(edit, id=me.id, name="before")  # the property key exists from here
+    (now,) = latest_bookmark(neo)
+    ahead = bookmark_ahead(now)
+    rds.set(rkeys.neo4j_newest_write(), f"{position_of(ahead)} {ahead}", px=60_000)
+    answered: list[float] = []
+    names: list[str] = []
+
+    def read() -> None:
+        r = httpx.get(f"{b.url}/v1/users/{me.id}", headers=viewer.headers, timeout=30)
+        answered.append(time.monotonic())
+        names.append(r.json()["display_name"] if r.status_code == 200 else r.text)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    time.sleep(1.5)
+    assert not answered, f"V's read did not wait for the newest write: {names}"
+    neo.execute_query(edit, id=me.id, name="after")  # the next transaction: the one awaited
+    committed = time.monotonic()
+    reader.join(timeout=30)
+    assert names == ["after"] and answered[0] >= committed
+    assert latest_bookmark(neo) == {ahead}  # the format was read right
+    # What the miss stored is what the next reader is served.
+    r = httpx.get(f"{b.url}/v1/users/{me.id}", headers=viewer.headers, timeout=10)
+    assert r.status_code == 200 and r.json()["display_name"] == "after"
+
+
+async def test_the_newest_write_never_goes_backwards(
+    neo: Any, rds: SyncRedis, settings: Settings
+) -> None:
+    """Writers store their bookmarks in any order (two processes racing): the entry keeps
+    the latest transaction. A recreated database (another uuid) or a format the store
+    cannot parse replaces it."""
+    marks: list[str] = []
+    for i in range(4):
+        neo.execute_query("MERGE (p:RoutingProbe) SET p.n = $i", i=i)
+        marks.extend(latest_bookmark(neo))
+    client = open_redis(settings)
+    store = BookmarkStore(client, settings.neo4j_bookmark_ttl)
+    try:
+        for mark in reversed(marks):  # the newest arrives first, the older ones after it
+            await store.put(None, [mark])
+        assert newest(rds) == (position_of(marks[-1]), {marks[-1]})
+        await store.put("u1", [marks[0]])  # a late older write of u1: its own entry only
+        assert newest(rds)[1] == {marks[-1]} and rds.get(rkeys.neo4j_bookmarks("u1"))
+        # What a read of u1 starts from, in one round trip: u1's write and the newest.
+        assert await store.get("u1") == ([marks[0]], [marks[-1]])
+        assert await store.get(None) == ([], [marks[-1]])
+        # Another database's transaction 1 (uuid changed: a recreated database).
+        raw = base64.b64decode(marks[0].removeprefix("FB:"))
+        other = "FB:" + base64.b64encode(raw[:3] + bytes(16) + _pack_int(1) + b"\x90").decode()
+        await store.put(None, [other])
+        assert newest(rds) == (position_of(other), {other})
+        await store.put(None, ["XB:opaque"])  # unparsable: last writer wins
+        assert newest(rds)[1] == {"XB:opaque"}
+        await store.put(None, [marks[1]])
+        assert newest(rds) == (position_of(marks[1]), {marks[1]})
+    finally:
+        await client.aclose()
+
+
+def test_a_redis_error_on_the_fetch_still_answers(
+    two_apis: tuple[ApiProcess, ApiProcess], neo: Any, rds: SyncRedis, settings: Settings
+) -> None:
+    """The newest-write entry cannot be read (a Redis error inside the fetch's pipeline):
+    the read answers, starting from what the fetch did get (the user's own write), and
+    the skip is counted. (Redis stopped altogether: the best-effort test above.)"""
+    a, b = two_apis
+    (me,) = graph_users(neo, settings, 1)
+    r = httpx.post(f"{a.url}/v1/posts", json={"text": "x"}, headers=me.headers, timeout=10)
+    assert r.status_code == 201, r.text
+    rds.delete(rkeys.neo4j_newest_write())
+    rds.hset(rkeys.neo4j_newest_write(), "not", "a string")  # GET fails: WRONGTYPE
+    name = "sg_neo4j_bookmarks_skipped_total"
+    skipped = b.metric(name, 0.0, op="get")
+    carried = b.metric("sg_neo4j_bookmarked_reads_total")
+    r = httpx.get(f"{b.url}/v1/users/{me.id}/posts", headers=me.headers, timeout=10)
+    assert r.status_code == 200 and len(r.json()["items"]) == 1, r.text
+    assert b.metric(name, 0.0, op="get") >= skipped + 1
+    assert b.metric("sg_neo4j_bookmarked_reads_total") >= carried + 1  # U's own bookmark
 
 
 def test_bookmarks_are_best_effort_when_redis_is_down(
