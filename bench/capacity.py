@@ -70,7 +70,7 @@ CPU_KINDS = (
 
 def fit(sizes: list[dict[str, Any]]) -> dict[str, Any]:
     """Per-item store bytes as the slope between the smallest and the largest size: the
-    growth of each step (bytes after it minus bytes before it) against the items it added.
+    growth of each step (used bytes after it minus before it) against the items it added.
     With one size, the growth over the items. Everything else from the largest size."""
     from redislayer.cachepolicy import POLICIES
 
@@ -80,7 +80,7 @@ def fit(sizes: list[dict[str, Any]]) -> dict[str, Any]:
         for before, after in itertools.pairwise(stages):
             name = after["stage"]
             added = after["counts"][name] - before["counts"][name]
-            out[ITEM_OF_STAGE[name]] = (after["bytes"]["total"] - before["bytes"]["total"], added)
+            out[ITEM_OF_STAGE[name]] = (after["bytes"]["used"] - before["bytes"]["used"], added)
         return out
 
     small, large = sizes[0], sizes[-1]
@@ -103,7 +103,7 @@ def fit(sizes: list[dict[str, Any]]) -> dict[str, Any]:
         cpu[name] = {"api": per["api"], "neo4j": per["neo4j"], "redis": per["redis"]}
     return {
         "from_sizes": [s["users"] for s in sizes],
-        "store_base_bytes": large["store"][0]["bytes"]["total"],
+        "store_base_bytes": large["store"][0]["bytes"]["used"],
         "store_bytes_per": {k: round(v, 1) for k, v in per_item.items()},
         "mix_per_user": {
             k: round(last[k] / n_users, 3) for k in ("friendships", "posts", "likes", "comments")

@@ -100,8 +100,10 @@ class Assumptions:
         }
     )
     peak_to_average: float = 3.0
+    # Entries live 300 s (suggestions, profiles) and 60 s (feeds): a hit needs the same
+    # question again within that time (paging back, a second tab), so most requests miss.
     hit_ratio: dict[str, float] = field(
-        default_factory=lambda: {"suggestions": 0.8, "feed": 0.5, "profile": 0.5}
+        default_factory=lambda: {"suggestions": 0.5, "feed": 0.3, "profile": 0.3}
     )
     principal_hit_ratio: float = 0.9  # requests whose principal is cached
     perm_hit_ratio: float = 0.9  # sends whose permission entry is cached

@@ -20,6 +20,7 @@ from core.config import Settings
 
 STAGES = ("schema", "users", "friendships", "posts", "likes", "comments")
 BATCH = 10_000
+PAGE = 8_192  # Neo4j's page size
 WRITERS = 2
 
 
@@ -31,29 +32,50 @@ def tx_log_dir(settings: Settings) -> Path:
     return settings.state_dir / "neo4j" / "data" / "transactions" / settings.neo4j_database
 
 
+def used_extent(path: Path) -> int:
+    """Bytes up to the end of the last page holding anything but zeros. Neo4j grows the
+    property store ahead of need (fallocate, in steps of 32 MiB at 64 MiB: 64 -> 96 MiB
+    for 33.6 MB of likes' properties at 50,000 users), and that tail is zeros until
+    records land there; the page cache only ever holds the pages records are in."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        end = -(-size // PAGE) * PAGE
+        while end > 0:
+            f.seek(end - PAGE)
+            if f.read(PAGE).strip(b"\0"):
+                return min(size, end)
+            end -= PAGE
+    return 0
+
+
 def disk_sizes(settings: Settings) -> dict[str, Any]:
-    """Apparent bytes of the database directory (what the page cache maps): the record
-    store files, the schema indexes under schema/, and the largest files by name; the
-    transaction logs apart (disk only, preallocated in 256 MiB files, never cached)."""
+    """Bytes of the database directory: `used` (up to each file's last non-zero page:
+    what the records and index entries occupy; the plan is fitted on it) and `total`
+    (apparent size, preallocated tails included), each split into the record store files
+    and the schema indexes under schema/; the largest files by name (apparent and used);
+    the transaction logs apart (disk only, preallocated in 256 MiB files, never cached)."""
     root = database_dir(settings)
-    store = index = 0
-    files: dict[str, int] = {}
+    sums = {"store": 0, "index": 0, "store_used": 0, "index_used": 0}
+    files: dict[str, tuple[int, int]] = {}
     for p in root.rglob("*"):
         if not p.is_file():
             continue
-        size = p.stat().st_size
-        if p.relative_to(root).parts[0] == "schema":
-            index += size
-        else:
-            store += size
-            files[p.name] = size
+        size, used = p.stat().st_size, used_extent(p)
+        part = "index" if p.relative_to(root).parts[0] == "schema" else "store"
+        sums[part] += size
+        sums[f"{part}_used"] += used
+        if part == "store":
+            files[p.name] = (size, used)
     logs = sum(p.stat().st_size for p in tx_log_dir(settings).rglob("*") if p.is_file())
-    top = dict(sorted(files.items(), key=lambda kv: -kv[1])[:8])
+    top = dict(sorted(files.items(), key=lambda kv: -kv[1][0])[:8])
     return {
-        "total": store + index,
-        "record_store": store,
-        "indexes": index,
-        "largest_files": top,
+        "used": sums["store_used"] + sums["index_used"],
+        "total": sums["store"] + sums["index"],
+        "record_store": sums["store"],
+        "record_store_used": sums["store_used"],
+        "indexes": sums["index"],
+        "indexes_used": sums["index_used"],
+        "largest_files_total_used": top,
         "tx_logs": logs,
     }
 
@@ -117,8 +139,9 @@ def grow_and_measure(settings: Settings, users: int, avg_degree: float) -> list[
         sizes = disk_sizes(settings)
         server.start()
         log(
-            f"  {stage:<11} written in {wrote:5.1f} s; store {sizes['total'] / 1e6:8.1f} MB "
-            f"(records {sizes['record_store'] / 1e6:.1f}, indexes {sizes['indexes'] / 1e6:.1f}); "
+            f"  {stage:<11} written in {wrote:5.1f} s; store used {sizes['used'] / 1e6:6.1f} MB "
+            f"(records {sizes['record_store_used'] / 1e6:.1f}, indexes "
+            f"{sizes['indexes_used'] / 1e6:.1f}; files {sizes['total'] / 1e6:.1f}); "
             f"counts {counts}"
         )
         out.append({"stage": stage, "counts": counts, "bytes": sizes, "write_s": round(wrote, 1)})
