@@ -112,7 +112,7 @@ def _queue_bumps(pipe: Any, keys: Iterable[str]) -> None:
         pipe.incr(k)
         pipe.expire(k, VERSION_TTL)
         if k.startswith(_PRINCIPAL_VERSION):
-            realtime.queue_revoke(pipe, k.removeprefix(_PRINCIPAL_VERSION))
+            realtime.queue_revoke(pipe, k.removeprefix(_PRINCIPAL_VERSION), k)
 
 
 def bump_now(client: SyncRedis, version: Version, user_ids: Iterable[str]) -> None:

@@ -47,16 +47,34 @@ READ_BATCH = 100
 SLOW_CONSUMER_GRACE = 5.0
 
 
+# KEYS[1] the key whose change is announced (only routes the call: the script reads nothing)
+# ARGV[1] the channel, ARGV[2] the payload
+# A PUBLISH run on the node that holds KEYS[1], after the commands queued before it for that
+# node. A plain PUBLISH has no key: on a cluster it would go to any node, in parallel with
+# the pipeline's writes on the others, so a worker could be woken (and read the user's
+# stream, or re-check the principal) before the event or the counter bump it announces
+# exists there, and then wait for the next heartbeat (seen: tests/test_redis_cluster_api.py
+# timed out on a fresh cluster). Published from a script, it still reaches subscribers on
+# every node (the cluster bus carries it).
+ANNOUNCE = "return redis.call('PUBLISH', ARGV[1], ARGV[2])"
+
+
+def _queue_announce(pipe: Any, after: str, channel: str, user: str) -> None:
+    # `execute_command`: a cluster pipeline blocks the `eval` family's methods, not commands.
+    pipe.execute_command("EVAL", ANNOUNCE, 1, after, channel, user)
+
+
 def queue_wake(pipe: Any, user: str) -> None:
-    """Queue on a pipeline the announcement that `user` has new events. The one place that
-    knows how workers are told (channel and command), for the inbox and the cache.
-    `execute_command`: a cluster pipeline blocks the `publish` method, not the command."""
-    pipe.execute_command("PUBLISH", rkeys.EVENTS_CHANNEL, user)
+    """Queue on a pipeline, after the write to `user`'s event stream, the announcement that
+    `user` has new events. The one place that knows how workers are told (channel and
+    command), for the inbox and the cache."""
+    _queue_announce(pipe, rkeys.user_events(user), rkeys.EVENTS_CHANNEL, user)
 
 
-def queue_revoke(pipe: Any, user: str) -> None:
-    """Queue on a pipeline the announcement that `user`'s principal changed."""
-    pipe.execute_command("PUBLISH", rkeys.AUTH_CHANNEL, user)
+def queue_revoke(pipe: Any, user: str, counter: str) -> None:
+    """Queue on a pipeline, after the bump of `counter` (the user's principal version), the
+    announcement that `user`'s principal changed."""
+    _queue_announce(pipe, counter, rkeys.AUTH_CHANNEL, user)
 
 
 async def announce_wake(redis: Any, user: str) -> None:

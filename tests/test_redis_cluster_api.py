@@ -19,8 +19,9 @@ import redis
 import websockets
 
 from core.config import Settings
-from redislayer import rkeys
+from redislayer import realtime, rkeys
 from redislayer.cache import BREAKER_S, FENCE_SHA
+from redislayer.connection import open_redis
 from socialgraph import devstack
 from socialgraph.devstack.redis_cluster import RedisClusterNode
 from tests import redisstack
@@ -183,3 +184,41 @@ def promoted(cluster: devstack.RedisCluster, replica: RedisClusterNode) -> bool:
     return replica.replication().get("role") == "master" and all(
         n.cluster_info().get("cluster_state") == "ok" for n in live
     )
+
+
+async def test_announcements_run_on_the_node_of_what_they_announce(
+    rds: redis.RedisCluster, settings: Settings
+) -> None:
+    """A wake-up (revocation) is published by the primary that holds the user's event
+    stream (principal counter), after the pipeline's writes there: a plain PUBLISH goes to
+    any node, in parallel with them, and a worker woken by it may read before the write."""
+    client = open_redis(settings)
+    users = [f"an{i}" for i in range(12)]
+    try:
+        for user in users:
+            counter = rkeys.version("auth", user)
+            for kind, key in (("wake", rkeys.user_events(user)), ("revoke", counter)):
+                before = publishes(rds)
+                async with client.pipeline(transaction=False) as pipe:
+                    if kind == "wake":
+                        realtime.queue_wake(pipe, user)
+                    else:
+                        realtime.queue_revoke(pipe, user, counter)
+                    await pipe.execute()
+                after = publishes(rds)
+                grew = {port for port in after if after[port] > before.get(port, 0)}
+                assert grew == {primary_port(rds, key)}, (user, kind)
+    finally:
+        await client.aclose()
+
+
+def publishes(rds: redis.RedisCluster) -> dict[int, int]:
+    """PUBLISH calls each primary ran itself (INFO commandstats: a message a node only
+    relays over the cluster bus is not a call there)."""
+    rds.nodes_manager.initialize()
+    counts = {}
+    for node in rds.get_primaries():  # type: ignore[no-untyped-call]
+        with redis.Redis(port=node.port, decode_responses=True, socket_timeout=2) as r:
+            stats = r.info("commandstats")
+        counts[int(node.port)] = int(stats.get("cmdstat_publish", {}).get("calls", 0))
+    return counts
