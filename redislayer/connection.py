@@ -34,10 +34,23 @@ SyncRedis: TypeAlias = redis.Redis | redis.RedisCluster
 
 MAX_CONNECTIONS = 200  # per process; on a cluster, per node
 
-# What a Redis call may raise when Redis is unavailable or slow, for `except`: the cluster
-# client's own errors (no reachable node to map the slots from, a slot no node covers) are
-# not RedisErrors, and would otherwise surface as 500s.
-REDIS_ERRORS: tuple[type[Exception], ...] = (RedisError, OSError, RedisClusterException)
+# redis-py 8.1's cluster client closes every connection of the client when one call or
+# pipeline retries after a connection error or CLUSTERDOWN (`aclose`), also those other
+# requests are connecting or writing on: these fail with an AttributeError (a writer gone)
+# or uvloop's RuntimeError (a closed transport) instead of a ConnectionError (seen while
+# cluster nodes shut down: 2 sends in 255 got 500 in tests/test_faults.py under
+# `make test-cluster`; the inbox saw the same in bench/failover.py).
+CLIENT_RACES: tuple[type[Exception], ...] = (AttributeError, RuntimeError)
+# What a Redis call may raise when Redis is unavailable or slow, for `except` around Redis
+# calls only: the cluster client's own errors (no reachable node to map the slots from, a
+# slot no node covers) are not RedisErrors, nor are its races above; either would otherwise
+# surface as a 500.
+REDIS_ERRORS: tuple[type[Exception], ...] = (
+    RedisError,
+    OSError,
+    RedisClusterException,
+    *CLIENT_RACES,
+)
 
 
 def open_redis(settings: Settings, tracer_provider: TracerProvider | None = None) -> AsyncRedis:

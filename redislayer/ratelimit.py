@@ -74,11 +74,6 @@ class LocalWindows:
 
 LOCAL = LocalWindows()
 
-# RuntimeError too: uvloop's, when a node closes the connection under a cluster
-# transaction's first write (seen while a whole cluster shut down: two 500s in 198 sends,
-# tests/test_faults.py under `make test-cluster`).
-_UNAVAILABLE: tuple[type[Exception], ...] = (*REDIS_ERRORS, RuntimeError)
-
 
 async def _count_in_redis(redis: AsyncRedis, key: str, window_s: int) -> int:
     async with redis.pipeline(transaction=True) as pipe:
@@ -126,7 +121,7 @@ async def hit_all(
                 count = await _count_in_redis(
                     redis, rkeys.rate(lim.who, lim.action, window), lim.window_s
                 )
-            except _UNAVAILABLE as exc:
+            except REDIS_ERRORS as exc:
                 if not local_fallback:
                     if fail_open:
                         return
