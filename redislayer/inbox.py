@@ -487,7 +487,7 @@ class Inbox:
             for script in scripts:
                 if script is not None:
                     await self.redis.script_load(script.script)  # a cluster: every primary
-            replies_again, confirmed_again = await self._pipeline([steps[i] for i in again])
+            replies_again, confirmed_again = await self._pipeline([steps[i] for i in again], wake)
             for i, reply in zip(again, replies_again, strict=True):
                 replies[i] = reply
             confirmed = [*confirmed, *confirmed_again]

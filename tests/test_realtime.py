@@ -107,6 +107,23 @@ async def test_message_through_one_worker_reaches_socket_on_other(
     assert got_ids == [m["id"] for m in missed]
 
 
+async def test_a_send_that_reloads_its_scripts_still_wakes_the_other_worker(
+    two_workers: list[str], neo: Any, settings: Settings, rds: Any
+) -> None:
+    """A Redis without the inbox's scripts (restarted, a promoted replica, SCRIPT FLUSH)
+    answers NOSCRIPT; the steps run again after loading them, and the wake-up must follow
+    that re-run: the first announcement went out before the event existed."""
+    w1, w2 = two_workers
+    a, b = graph_users(neo, settings, 2)
+    async with websockets.connect(f"ws://{w2}/v1/ws?token={token(b)}") as ws:
+        await befriend(w1, a, b)
+        await next_of(ws, "friend_request")
+        rds.script_flush()
+        sent = await send(w1, a, b, "after a script flush")
+        got = await next_of(ws, "message")  # within DELIVERY_S, far below the heartbeat
+        assert got["message"]["id"] == sent["id"]
+
+
 async def test_socket_refusals(two_workers: list[str], neo: Any, settings: Settings) -> None:
     w1, _ = two_workers
     (a,) = graph_users(neo, settings, 1)
