@@ -65,6 +65,11 @@ class Scenario:
     retry_every: float = 0.1  # s between tries of one send
     give_up: float = 15.0  # s after its first try, a send counts as never acknowledged
     replica_lag_ms: int = 0  # hold the replica back (SIGSTOP) this long before the kill
+    # While the replica is held, write this many bytes to the victim first (one value in the
+    # conversation's slot): loopback's socket buffers take a few MB, so a held replica alone
+    # still receives everything after SIGCONT. Past them the replication stream waits in the
+    # primary's memory, which the SIGKILL loses: a replica that really lags.
+    lag_bytes: int = 0
     # A supervisor restarts the killed node after this long (it rejoins as a replica):
     # until then the promoted primary has no replica, and durable sends to it wait.
     restart_after: float = 3.0
@@ -274,6 +279,8 @@ async def run_once(settings: Settings, scenario: Scenario, durable: bool) -> Out
                     await asyncio.sleep(scenario.retry_every)
 
             kill_seq = int(scenario.sends * scenario.kill_at)
+            hold_seq = max(0, kill_seq - int(scenario.replica_lag_ms / 1000 * scenario.rate))
+            held: int | None = None
             tasks = []
             start = time.monotonic()
             promoted: asyncio.Task[float | None] | None = None
@@ -281,8 +288,17 @@ async def run_once(settings: Settings, scenario: Scenario, durable: bool) -> Out
             restarted: asyncio.Task[None] | None = None
             for seq in range(scenario.sends):
                 await asyncio.sleep(max(0.0, start + seq / scenario.rate - time.monotonic()))
+                if seq == hold_seq and scenario.replica_lag_ms:
+                    # Sends go on while the replica is held: they are what a lagging
+                    # replica can lose.
+                    held = await hold(
+                        settings,
+                        victim,
+                        replica,
+                        filler=(rkeys.conv_stream(conv) + ":bench-filler", scenario.lag_bytes),
+                    )
                 if seq == kill_seq:
-                    killed_at = await kill(settings, victim, replica, scenario.replica_lag_ms)
+                    killed_at = kill(settings, victim, held)
                     log(f"SIGKILLed the primary {out.killed} after {seq} sends started")
                     promoted = asyncio.create_task(wait_promoted(replica, killed_at))
                     restarted = asyncio.create_task(restart_later(settings, scenario.restart_after))
@@ -311,20 +327,31 @@ async def run_once(settings: Settings, scenario: Scenario, durable: bool) -> Out
     return out
 
 
-async def kill(settings: Settings, port: int, replica: int, replica_lag_ms: int) -> float:
-    """SIGKILL the cluster node on `port`, after holding its replica back (SIGSTOP) for
-    `replica_lag_ms` when asked (sends go on meanwhile); returns the monotonic time of
-    the kill."""
-    cluster = RedisCluster(settings)
-    held = cluster.node(replica).pid() if replica_lag_ms else None
-    if held is not None:
-        os.kill(held, signal.SIGSTOP)
-        await asyncio.sleep(replica_lag_ms / 1000)
-    cluster.node(port).kill()
+async def hold(settings: Settings, port: int, replica: int, filler: tuple[str, int]) -> int:
+    """Hold the replica of the node on `port` back (SIGSTOP) and write `filler` = (key, bytes)
+    to the node so its replication stream backs up; returns the held pid."""
+    held = RedisCluster(settings).node(replica).pid()
+    assert held is not None, f"no replica on {replica}"
+    os.kill(held, signal.SIGSTOP)
+    key, size = filler
+    if size:
+        await asyncio.to_thread(write_filler, port, key, size)
+    return held
+
+
+def kill(settings: Settings, port: int, held: int | None) -> float:
+    """SIGKILL the cluster node on `port`, then let its held replica (if any) go on;
+    returns the monotonic time of the kill."""
+    RedisCluster(settings).node(port).kill()
     killed_at = time.monotonic()
     if held is not None:
         os.kill(held, signal.SIGCONT)
     return killed_at
+
+
+def write_filler(port: int, key: str, size: int) -> None:
+    with redis.Redis(port=port, socket_timeout=10) as r:
+        r.set(key, b"x" * size, ex=60)
 
 
 async def wait_promoted(replica: int, killed_at: float) -> float | None:
@@ -396,6 +423,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kill-at", type=float, default=0.4)
     p.add_argument("--text-bytes", type=int, default=100)
     p.add_argument("--replica-lag-ms", type=int, default=0)
+    p.add_argument(
+        "--lag-bytes",
+        type=int,
+        default=0,
+        help="with --replica-lag-ms: bytes written to the victim while its replica is held",
+    )
     p.add_argument("--restart-after", type=float, default=3.0, help="s after the kill")
     p.add_argument("--modes", default="off,on", help="durable sends off, on, or both (in order)")
     p.add_argument("--out", type=Path, default=RESULTS / "failover")
@@ -408,6 +441,7 @@ def main(argv: list[str] | None = None) -> int:
         kill_at=args.kill_at,
         text_bytes=args.text_bytes,
         replica_lag_ms=args.replica_lag_ms,
+        lag_bytes=args.lag_bytes,
         restart_after=args.restart_after,
     )
     for m in devstack.up(settings):
@@ -426,7 +460,8 @@ def main(argv: list[str] | None = None) -> int:
         f"conversation of two users, {scenario.rate:g} sends/s; cluster after both runs: "
         f"{size['keys']} keys, {size['used_memory_bytes']} bytes used on the primaries; "
         f"node timeout {settings.redis_cluster_node_timeout_ms} ms, durable timeout "
-        f"{settings.redis_durable_timeout_ms} ms, replica lag {scenario.replica_lag_ms} ms, "
+        f"{settings.redis_durable_timeout_ms} ms, replica lag {scenario.replica_lag_ms} ms "
+        f"with {scenario.lag_bytes} bytes written behind it, "
         f"killed node restarted {scenario.restart_after:g} s after the kill.\n\n"
         f"{report}\n"
     )
