@@ -88,15 +88,13 @@ CLUSTER_TEST_ENV := SOCIALGRAPH_ENV=test \
 # primary). Left out, with the reason:
 #   test_leaks.py: counts the API's sockets to REDIS_URL's port; a cluster client's
 #     sockets go to six ports (the leak checks are about the process, not the store).
-#   test_erasure.py: lists a raw server's keys with its own client (redis.Redis on
-#     REDIS_URL), so it would check the idle single server, not the cluster.
 #   every other file: no Redis behaviour of its own beyond what these cover.
 CLUSTER_TESTS := tests/test_redis_cluster_api.py tests/test_cache.py tests/test_cache_policy.py \
                  tests/test_principal_cache.py tests/test_inbox.py tests/test_blocks_hide.py \
                  tests/test_realtime.py tests/test_revocation.py tests/test_revocation_outage.py \
                  tests/test_limits.py tests/test_abuse_limits.py tests/test_refresh_rotation.py \
                  tests/test_token_grant.py tests/test_faults.py tests/test_health_head.py \
-                 tests/test_schema_and_health.py
+                 tests/test_schema_and_health.py tests/test_erasure.py tests/test_routing.py
 STOP_CLUSTER_TEST_STACK := trap '$(CLUSTER_TEST_ENV) $(SG) dev down >/dev/null 2>&1 || true' EXIT; \
                            trap 'exit 130' INT; trap 'exit 143' TERM;
 

@@ -14,6 +14,7 @@ from core.config import Settings
 from core.errors import Conflict, NotFound
 from redislayer import rkeys
 from redislayer.inbox import Inbox
+from tests import redisstack
 from tests.factories import U, assert_error, graph_users
 from tests.test_inbox import key, send
 
@@ -28,17 +29,22 @@ async def open_to_everyone(client: httpx.AsyncClient, *users: U) -> None:
 
 def keys_holding(settings: Settings, needle: bytes) -> list[bytes]:
     """Keys whose serialized value (DUMP: a stream's nodes as stored, entries flagged
-    deleted by XDEL included) contains `needle`."""
-    raw = redis_sync.Redis.from_url(settings.redis_url)
+    deleted by XDEL included) contains `needle`, on the server or cluster the app uses."""
+    raw: Any = (
+        redis_sync.RedisCluster.from_url(settings.redis_cluster_seed_url)
+        if settings.redis_cluster
+        else redis_sync.Redis.from_url(settings.redis_url)
+    )
     try:
-        found: list[bytes] = raw.keys("*")  # type: ignore[assignment]
+        # SCAN: on a cluster every primary (a keyless KEYS would ask one node).
+        found = list(raw.scan_iter(count=1000))
         return [k for k in found if needle in (raw.dump(k) or b"")]
     finally:
         raw.close()
 
 
 def user_keys(rds: Any, user: str) -> list[str]:
-    return sorted(k for k in rds.keys(f"sg:{{u:{user}}}:*") if ":rate:" not in k)
+    return sorted(k for k in redisstack.keys(rds, f"sg:{{u:{user}}}:*") if ":rate:" not in k)
 
 
 def events_about(rds: Any, owner: str, user: str) -> list[dict[str, Any]]:
@@ -88,16 +94,16 @@ async def test_deleting_an_account_erases_its_messages_everywhere(
     # o2 never wrote: the conversation is gone entirely, from o2's list too.
     gone = rkeys.conversation_id(d.id, o2.id)
     assert (await client.get("/v1/conversations", headers=o2.headers)).json()["items"] == []
-    assert [k for k in rds.keys("*") if gone in k] == [rkeys.conv_erased(gone)]
+    assert [k for k in redisstack.keys(rds, "*") if gone in k] == [rkeys.conv_erased(gone)]
     # d's own keys and idempotency records: only the erasure fence is left (it expires).
     assert user_keys(rds, d.id) == [rkeys.user_erased(d.id)]
     assert 0 < rds.ttl(rkeys.user_erased(d.id)) <= 3600
-    assert rds.keys(f"*:idem:{d.id}:*") == []
+    assert redisstack.keys(rds, f"*:idem:{d.id}:*") == []
 
     # Once o1 goes too, nothing of their conversation is left but its fence.
     shared = rkeys.conversation_id(d.id, o1.id)
     assert (await client.delete("/v1/users/me", headers=o1.headers)).status_code == 204
-    assert [k for k in rds.keys("*") if shared in k] == [rkeys.conv_erased(shared)]
+    assert [k for k in redisstack.keys(rds, "*") if shared in k] == [rkeys.conv_erased(shared)]
     assert keys_holding(settings, b"o1 writes") == []
 
 

@@ -34,7 +34,7 @@ from redislayer import rkeys
 from redislayer.bookmarks import BookmarkStore
 from redislayer.connection import SyncRedis, open_redis
 from seeds import bulk
-from socialgraph import devstack
+from tests import redisstack
 from tests.apiproc import ApiProcess
 from tests.factories import U, api_user, graph_users
 
@@ -466,7 +466,7 @@ def test_bookmarks_are_best_effort_when_redis_is_down(
     (counted); only the cross-process guarantee is gone meanwhile."""
     a, b = two_apis
     (me,) = graph_users(neo, settings, 1)
-    server = devstack.RedisServer(settings)
+    server = redisstack.server(settings)  # on a cluster: every node
     server.stop()
     try:
         name = "sg_neo4j_bookmarks_skipped_total"
