@@ -58,8 +58,6 @@ from redis.exceptions import (
     AskError,
     ClusterDownError,
     NoScriptError,
-    RedisClusterException,
-    RedisError,
     ResponseError,
     TryAgainError,
 )
@@ -70,7 +68,7 @@ from core import paging
 from core.config import Settings
 from core.errors import Conflict, Invalid, NotFound, Unavailable
 from redislayer import realtime, rkeys
-from redislayer.connection import AsyncRedis
+from redislayer.connection import CLIENT_RACES, REDIS_ERRORS, AsyncRedis
 
 IDEM_TTL = 25 * 3600  # "at least 24 hours"
 EVENTS_MAXLEN = 10_000
@@ -381,9 +379,6 @@ def _other(conv: str, me: str) -> str:
     return hi if lo == me else lo
 
 
-# What a Redis call may raise: the cluster client's own errors (no slot owner known, a
-# command it cannot route) are not RedisErrors.
-REDIS_ERRORS = (RedisError, OSError, RedisClusterException)
 # Replies after which the cluster client's slot map is stale (a failover, a slot move).
 _SLOT_MAP_STALE = (
     AskError,  # and MovedError
@@ -395,14 +390,8 @@ _SLOT_MAP_STALE = (
 )
 
 
-# redis-py 8.1's cluster client closes every connection when one pipeline retries after a
-# connection error (`aclose`), also those other requests are connecting or writing on: they
-# fail with these instead of a ConnectionError (seen in bench/failover.py's runs).
-_CLIENT_RACES = (AttributeError, RuntimeError)
-
-
 def _as_connection_error(exc: BaseException) -> BaseException:
-    if isinstance(exc, _CLIENT_RACES):
+    if isinstance(exc, CLIENT_RACES):
         error = RedisConnectionError(f"connection closed under the call: {exc}")
         error.__cause__ = exc
         return error
@@ -530,7 +519,7 @@ class Inbox:
                     realtime.queue_wake(pipe, wake)
                 try:
                     replies = await pipe.execute(raise_on_error=False)
-                except _CLIENT_RACES as exc:
+                except CLIENT_RACES as exc:
                     raise _as_connection_error(exc) from exc
             return list(replies[: len(steps)]), []
         nodes = getattr(self.redis, "nodes_manager", None)
@@ -541,7 +530,7 @@ class Inbox:
                 pipe.execute_command(*self._wait())
                 try:
                     replies = await pipe.execute(raise_on_error=False)
-                except _CLIENT_RACES as exc:
+                except CLIENT_RACES as exc:
                     raise _as_connection_error(exc) from exc
             return list(replies[:-1]), [replies[-1]]
         return await self._cluster_durable(steps)
