@@ -25,8 +25,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.harness import Ctx, Side, closed, fill, run_sides
-from bench.plan import SERVER_ENV, Plan
+from bench.harness import Ctx, Side, api_under_test, closed, fill, run_sides
+from bench.plan import Plan
 from bench.results import Bench, Row, log
 
 if TYPE_CHECKING:
@@ -111,11 +111,9 @@ async def measure(
 ) -> dict[str, Any]:
     """Everything HTTP-side at one graph size (the graph is seeded; Redis may hold
     anything: it is flushed first)."""
-    import redis.asyncio as aioredis
 
-    from bench import client, cpu, fixtures, servers
+    from bench import fixtures
     from graph.db import open_sync_driver
-    from socialgraph.devstack import Neo4jServer, RedisServer
 
     plan = Plan(
         users=users_in_graph,
@@ -145,22 +143,9 @@ async def measure(
 
     bench = Bench(plan, argparse.Namespace(), set())
     tokens = fixtures.Tokens(settings)
-    redis = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
-    await redis.flushdb()  # the stack was reset for this run (bench/capacity.py)
-    api = servers.Server("api", "api.main:app_factory", workers, SERVER_ENV, tmp)
-    api.start("/readyz")
-    meter = cpu.CpuMeter()
-    for name, pid in (
-        ("neo4j", Neo4jServer(settings).pid()),
-        ("redis", RedisServer(settings).pid()),
-    ):
-        if pid:
-            meter.pids[name] = pid
-    assert api.proc is not None
-    meter.server_pgids["api"] = api.proc.pid
-    pool = client.Pool(servers.HOST, api.port, 64)
-    ctx = Ctx(bench, settings, servers.HOST, api.port, pool, tokens, meter, redis, people, tmp)
-    try:
+    # Redis is flushed: the stack was reset for this run (bench/capacity.py).
+    async with api_under_test(bench, settings, people, tokens, workers, 64, tmp) as ctx:
+        redis, meter = ctx.redis, ctx.meter
         # What the servers burn doing nothing (Neo4j's background jobs after a restart,
         # the workers' pub/sub loops): it lands in every phase's figures, most in short ones.
         meter.start()
@@ -178,10 +163,6 @@ async def measure(
         inbox = await inbox_memory(ctx, concurrency)
         cache.update(await cache_entry_sizes(redis, ("perm",)))
         info = await redis.info("memory")
-    finally:
-        await pool.close()
-        api.stop()
-        await redis.aclose()
     cpu_rows = {f"{r.endpoint}_{r.variant}": r.as_dict() for r in bench.rows}
     return {
         "workers": workers,

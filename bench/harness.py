@@ -5,13 +5,14 @@ concurrency level with samples pooled), and the unrecorded loops `closed` (warm-
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.plan import Plan
-from bench.results import Bench, Row
+from bench.plan import SERVER_ENV, Plan
+from bench.results import Bench, Row, log
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
@@ -149,3 +150,43 @@ async def fill(fn: RequestFn, n: int) -> None:
         rec, _ = await load.closed_loop(fn, concurrency, n, 600.0)
     if rec.errors:
         raise RuntimeError(f"could not fill the cache: {dict(rec.error_kinds)}")
+
+
+@contextlib.asynccontextmanager
+async def api_under_test(
+    bench: Bench,
+    settings: Settings,
+    people: dict[str, list[User]],
+    tokens: Tokens,
+    workers: int,
+    pool_size: int,
+    tmp: Path,
+) -> AsyncIterator[Ctx]:
+    """The API under measurement, on a flushed Redis (the bench stack's only: callers
+    check), with the CPU meter on it, Neo4j and Redis, and a client pool; all closed after."""
+    import redis.asyncio as aioredis
+
+    from bench import client, cpu, servers
+    from socialgraph.devstack import Neo4jServer, RedisServer
+
+    redis = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
+    await redis.flushdb()
+    api = servers.Server("api", "api.main:app_factory", workers, SERVER_ENV, tmp)
+    log(f"starting the API: uvicorn {' '.join(api.command[3:])}")
+    api.start("/readyz")
+    meter = cpu.CpuMeter()
+    for name, pid in (
+        ("neo4j", Neo4jServer(settings).pid()),
+        ("redis", RedisServer(settings).pid()),
+    ):
+        if pid:
+            meter.pids[name] = pid
+    assert api.proc is not None
+    meter.server_pgids["api"] = api.proc.pid
+    pool = client.Pool(servers.HOST, api.port, pool_size)
+    try:
+        yield Ctx(bench, settings, servers.HOST, api.port, pool, tokens, meter, redis, people, tmp)
+    finally:
+        await pool.close()
+        api.stop()
+        await redis.aclose()

@@ -46,9 +46,9 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from bench.dbchecks import networkx_baseline, profile_suggestions, seed_if_needed
-from bench.harness import Ctx, closed
+from bench.harness import api_under_test, closed
 from bench.messages import messages
-from bench.plan import BENCH_ENV, SERVER_ENV, parse_args, sg
+from bench.plan import BENCH_ENV, parse_args, sg
 from bench.results import Bench, finish, log
 from bench.scenarios import feeds, logins, suggestions_cold, suggestions_warm
 
@@ -148,10 +148,8 @@ def run(bench: Bench, settings: Settings) -> int:
 async def measure_all(
     bench: Bench, settings: Settings, people: dict[str, list[User]], passwords: dict[str, str]
 ) -> None:
-    import redis.asyncio as aioredis
 
-    from bench import client, cpu, fixtures, servers
-    from socialgraph.devstack import Neo4jServer, RedisServer
+    from bench import fixtures
 
     plan = bench.plan
     tmp = bench.args.out / "tmp"
@@ -160,27 +158,12 @@ async def measure_all(
     for group in people.values():  # issued up front: no JWT signing inside timed requests
         for u in group:
             tokens.bearer(u)
-    redis = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
-    await redis.flushdb()  # the bench stack's Redis only (checked in main)
-    api = servers.Server("api", "api.main:app_factory", plan.workers, SERVER_ENV, tmp)
-    log(f"starting the API: uvicorn {' '.join(api.command[3:])}")
-    api.start("/readyz")
-    meter = cpu.CpuMeter()
-    for name, pid in (
-        ("neo4j", Neo4jServer(settings).pid()),
-        ("redis", RedisServer(settings).pid()),
-    ):
-        if pid:
-            meter.pids[name] = pid
-    assert api.proc is not None
-    meter.server_pgids["api"] = api.proc.pid
-    pool = client.Pool(servers.HOST, api.port, 512)
-    ctx = Ctx(bench, settings, servers.HOST, api.port, pool, tokens, meter, redis, people, tmp)
-    try:
+    # Redis is flushed: the bench stack's only (checked in main).
+    async with api_under_test(bench, settings, people, tokens, plan.workers, 512, tmp) as ctx:
         log("warm-up: unrecorded suggestions and feeds for other users")
         for path in ("/v1/suggestions", "/v1/feed?order=recent", "/v1/feed?order=top"):
             await closed(ctx.each_user(path, people["warmup"]), 8, 40, plan.warmup_seconds)
-        first = await pool.send(ctx.get("/v1/suggestions", people["warmup"][0]))
+        first = await ctx.pool.send(ctx.get("/v1/suggestions", people["warmup"][0]))
         assert first.status == 200 and json.loads(first.body)["items"], first.body[:200]
         if "suggestions" in bench.sections:
             await suggestions_cold(ctx)
@@ -191,10 +174,6 @@ async def measure_all(
             await logins(ctx, passwords)
         if "messages" in bench.sections:
             bench.out["messages"] = await messages(ctx)
-    finally:
-        await pool.close()
-        api.stop()
-        await redis.aclose()
 
 
 if __name__ == "__main__":
