@@ -31,7 +31,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -43,6 +42,7 @@ from typing import Any
 import httpx
 import redis
 
+from bench import servers
 from core.config import Settings
 from redislayer import rkeys
 from socialgraph import devstack
@@ -94,50 +94,6 @@ class Outcome:
     api_answers_after: bool = False
     statuses: dict[str, int] = field(default_factory=dict)
     lost_seqs: list[int] = field(default_factory=list)
-
-
-class Api:
-    """One uvicorn process of the API on a free port, with `env` over the harness's own."""
-
-    def __init__(self, settings: Settings, env: dict[str, str]) -> None:
-        import socket
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = settings.state_dir / f"failover-api-{self.port}.log"
-        self.env = {**os.environ, **env}
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> Api:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "uvicorn", "api.main:app_factory", "--factory"]
-        command += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
-        with self.log_path.open("ab") as out:
-            self.proc = subprocess.Popen(
-                command, cwd=REPO_ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the API exited; see {self.log_path}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"the API did not start within 60 s; see {self.log_path}")
-
-    def __exit__(self, *_: object) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
 
 
 def cluster_settings(settings: Settings) -> Settings:
@@ -228,9 +184,12 @@ async def run_once(settings: Settings, scenario: Scenario, durable: bool) -> Out
     }
     tag = uuid.uuid4().hex[:8]
     pad = "x" * max(0, scenario.text_bytes - len(f"fo {tag} 0000 "))
-    with Api(settings, env) as api:
+    api = servers.Server("failover-api", "api.main:app_factory", 1, env, settings.state_dir)
+    api.start("/healthz", timeout=60)
+    try:
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-        async with httpx.AsyncClient(base_url=api.url, timeout=10, limits=limits) as http:
+        url = f"http://{servers.HOST}:{api.port}"
+        async with httpx.AsyncClient(base_url=url, timeout=10, limits=limits) as http:
             a, b, b_id = await make_friends(http)
             a_id = (await http.get("/v1/users/me", headers=a)).json()["id"]
             conv = rkeys.conversation_id(a_id, b_id)
@@ -309,6 +268,8 @@ async def run_once(settings: Settings, scenario: Scenario, durable: bool) -> Out
             texts = await read_conversation(http, b, a_id, time.monotonic() + 60)
             out.promoted_after_s = await promoted if promoted is not None else None
             out.api_answers_after = True
+    finally:
+        api.stop()
 
     seqs = [int(t.split()[2]) for t in texts if t.startswith(f"fo {tag} ")]
     out.stored = len(seqs)
